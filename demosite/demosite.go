@@ -1,0 +1,102 @@
+// Package demosite writes the built-in demo web site that every command
+// serves when it is given no -root, so that the first run needs no set-up.
+// Its files have known sizes, which the load scenarios and lessons name.
+package demosite
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+)
+
+// Sizes of the binary files, by name. Their bytes are pseudo-random from a
+// fixed seed, so every machine gets the same files and the same checksums.
+var Sizes = map[string]int{
+	"1k.bin":    1 << 10,
+	"64k.bin":   64 << 10,
+	"1m.bin":    1 << 20,
+	"16m.bin":   16 << 20,
+	"empty.txt": 0,
+}
+
+// texts are the small files of other types, to show Content-Type at work.
+var texts = map[string]string{
+	"index.html": `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>serverlab demo site</title>
+<link rel="stylesheet" href="style.css"></head>
+<body>
+<h1>serverlab demo site</h1>
+<p>This page was served by one of serverlab's three server models.
+Try the files below with curl -v to see the headers each one gets.</p>
+<ul>
+<li><a href="1k.bin">1k.bin</a> (1 KiB), <a href="64k.bin">64k.bin</a> (64 KiB),
+<a href="1m.bin">1m.bin</a> (1 MiB), <a href="16m.bin">16m.bin</a> (16 MiB)</li>
+<li><a href="hello.txt">hello.txt</a>, <a href="data.json">data.json</a>,
+<a href="app.js">app.js</a>, <a href="logo.svg">logo.svg</a></li>
+<li><a href="docs/">docs/</a>, a folder served by its index.html</li>
+</ul>
+<script src="app.js"></script>
+</body>
+</html>
+`,
+	"style.css":       "body { font-family: sans-serif; max-width: 40em; margin: 2em auto; }\n",
+	"app.js":          "document.title += ' (loaded ' + new Date().toISOString() + ')';\n",
+	"data.json":       "{\"models\": [\"blocking\", \"threaded\", \"evloop\"]}\n",
+	"hello.txt":       "Hello from serverlab.\n",
+	"logo.svg":        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"64\" height=\"64\"><circle cx=\"32\" cy=\"32\" r=\"28\" fill=\"teal\"/></svg>\n",
+	"docs/index.html": "<!doctype html>\n<title>docs</title>\n<p>A folder's index.html.</p>\n",
+}
+
+// Write creates the demo site in dir.
+func Write(dir string) error {
+	for name, body := range texts {
+		if err := writeFile(filepath.Join(dir, name), []byte(body)); err != nil {
+			return err
+		}
+	}
+	for name, size := range Sizes {
+		if err := writeFile(filepath.Join(dir, name), Bytes(name, size)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bytes returns the deterministic contents of a binary demo file.
+func Bytes(name string, size int) []byte {
+	r := rand.New(rand.NewPCG(uint64(size), 0x5e7e71ab))
+	b := make([]byte, size)
+	for i := 0; i+8 <= len(b); i += 8 {
+		v := r.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+// Temp writes the demo site into a new temporary folder and returns it with
+// a function that removes it.
+func Temp() (dir string, remove func(), err error) {
+	dir, err = os.MkdirTemp("", "serverlab-site-")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo site: %w", err)
+	}
+	if err := Write(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+func writeFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("demo site: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("demo site: %w", err)
+	}
+	return nil
+}

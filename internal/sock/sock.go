@@ -1,0 +1,83 @@
+// Package sock makes listening TCP sockets from raw system calls, for the
+// two models that work below Go's net package (blocking and evloop). Doing
+// it by hand shows the steps net.Listen hides: socket, setsockopt, bind,
+// listen.
+package sock
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options choose how the listening socket behaves.
+type Options struct {
+	// NonBlocking makes accept(2) return EAGAIN instead of waiting: what
+	// an event loop needs, since it must never wait anywhere but epoll.
+	NonBlocking bool
+	// ReusePort lets several sockets listen on one port, the kernel
+	// spreading new connections between them (SO_REUSEPORT). It is how
+	// several event loops each get their own accept queue.
+	ReusePort bool
+	// Backlog is the accept queue length; 0 means 4096.
+	Backlog int
+}
+
+// Listen opens an IPv4 TCP socket listening on addr ("127.0.0.1:PORT"; port
+// 0 picks a free one) and returns its descriptor and the address bound.
+func Listen(addr string, opt Options) (fd int, bound string, err error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return -1, "", fmt.Errorf("listen %s: want an IPv4 address:port", addr)
+	}
+	typ := unix.SOCK_STREAM | unix.SOCK_CLOEXEC
+	if opt.NonBlocking {
+		typ |= unix.SOCK_NONBLOCK
+	}
+	fd, err = unix.Socket(unix.AF_INET, typ, 0)
+	if err != nil {
+		return -1, "", fmt.Errorf("socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		}
+	}()
+	// SO_REUSEADDR lets a restarted server bind its port at once, instead
+	// of waiting out the old connections' TIME_WAIT.
+	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return -1, "", fmt.Errorf("setsockopt SO_REUSEADDR: %w", err)
+	}
+	if opt.ReusePort {
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return -1, "", fmt.Errorf("setsockopt SO_REUSEPORT: %w", err)
+		}
+	}
+	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	if err = unix.Bind(fd, sa); err != nil {
+		return -1, "", fmt.Errorf("bind %s: %w", addr, err)
+	}
+	backlog := opt.Backlog
+	if backlog == 0 {
+		backlog = 4096
+	}
+	if err = unix.Listen(fd, backlog); err != nil {
+		return -1, "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return -1, "", fmt.Errorf("getsockname: %w", err)
+	}
+	in4 := got.(*unix.SockaddrInet4)
+	bound = net.JoinHostPort(netip.AddrFrom4(in4.Addr).String(), fmt.Sprint(in4.Port))
+	return fd, bound, nil
+}
+
+// SetNoDelay turns off Nagle's algorithm on a connection, so a small
+// response head is sent at once instead of waiting to be merged with more
+// data. Go's net package does the same for every TCP connection.
+func SetNoDelay(fd int) error {
+	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+}

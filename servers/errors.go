@@ -1,0 +1,34 @@
+package servers
+
+// Error is a refusal from the core: the status to answer with and why. Every
+// error the parser or resolver returns is an *Error, so a model never has to
+// decide a status code itself.
+type Error struct {
+	Status int
+	Reason string
+}
+
+func (e *Error) Error() string { return StatusText(e.Status) + ": " + e.Reason }
+
+// The parser's and resolver's refusals. They are values, made once, so that
+// refusing a request costs no allocation either.
+var (
+	errBadRequestLine      = &Error{400, "malformed request line"}
+	errBadVersion          = &Error{400, "malformed HTTP version"}
+	errBadTarget           = &Error{400, "request target is not an origin-form path"}
+	errBadHeader           = &Error{400, "malformed header field"}
+	errNoHost              = &Error{400, "HTTP/1.1 request needs exactly one Host header"}
+	errBadContentLength    = &Error{400, "invalid or conflicting Content-Length"}
+	errTransferEncoding    = &Error{400, "Transfer-Encoding is not supported; the body cannot be framed"}
+	errBadPath             = &Error{400, "malformed path"}
+	errPathEscapes         = &Error{400, "path climbs above the root"}
+	errForbidden           = &Error{403, "not readable"}
+	errNotFound            = &Error{404, "no such file"}
+	errMethodNotAllowed    = &Error{405, "only GET and HEAD are served"}
+	errURITooLong          = &Error{414, "request line too long"}
+	errHeaderTooLarge      = &Error{431, "header section too large"}
+	errTooManyFields       = &Error{431, "too many header fields"}
+	errNotImplemented      = &Error{501, "unknown method"}
+	errVersionNotSupported = &Error{505, "only HTTP/1.0 and HTTP/1.1 are served"}
+	errInternal            = &Error{500, "server error"}
+)

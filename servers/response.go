@@ -1,0 +1,290 @@
+package servers
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+// TimeFormat is the HTTP date format, IMF-fixdate (RFC 9110 §5.6.7).
+const TimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// Response is what the core decided to answer: a status, and for a body, a
+// range of an open file. A model sends the head that AppendHead encodes for
+// it, then Length bytes of File from Offset.
+type Response struct {
+	Status int
+	// File is the file to send from, or nil when there is no file body
+	// (an error, a 304). The response holds a reference to it.
+	File *File
+	// Offset and Length are the byte range of File that is the body.
+	Offset, Length int64
+	// NoBody is set for HEAD requests: the headers describe the body,
+	// but it is not sent (RFC 9110 §9.3.2).
+	NoBody bool
+	// KeepAlive says whether the connection continues after this response.
+	KeepAlive bool
+	// Err is the refusal behind an error status, or nil.
+	Err *Error
+}
+
+// Resolve decides the response to req, using scratch to hold the decoded
+// path (it returns scratch, perhaps grown, for reuse). It does file-system
+// look-ups but no socket I/O.
+func (s *Site) Resolve(req *Request, scratch []byte, now time.Time, resp *Response) []byte {
+	*resp = Response{KeepAlive: req.KeepAlive, NoBody: req.Method == HEAD}
+	rel, err := cleanPath(scratch, req.Path)
+	if err != nil {
+		resp.fail(err.(*Error))
+		return rel
+	}
+	f, err := s.open(rel, now)
+	if err != nil {
+		resp.fail(err.(*Error))
+		return rel
+	}
+	resp.File = f
+	resp.Status = 200
+	resp.Length = f.size
+	if notModified(req.IfModifiedSince, f) {
+		// RFC 9110 §13.1.3: 304 only for GET and HEAD, which is all we serve.
+		resp.Status = 304
+		resp.Length = 0
+		return rel
+	}
+	if req.Range != nil {
+		resp.applyRange(req.Range, f.size)
+	}
+	return rel
+}
+
+// fail turns the response into an error answer. After an error the
+// connection closes: for a syntax error we no longer know where the next
+// request starts, and for the rest closing is the simple, safe choice.
+func (r *Response) fail(e *Error) {
+	if r.File != nil {
+		r.File.Release()
+		r.File = nil
+	}
+	r.Status = e.Status
+	r.Err = e
+	r.Offset, r.Length = 0, 0
+	// A plain 404 or 403 does not desynchronise the stream, so keep-alive
+	// survives it, as browsers expect for a missing favicon.
+	if e.Status != 404 && e.Status != 403 && e.Status != 304 {
+		r.KeepAlive = false
+	}
+}
+
+// ErrorResponse fills r with the answer to a parser error. The connection
+// always closes after it.
+func ErrorResponse(e *Error, r *Response) {
+	*r = Response{}
+	r.fail(e)
+	r.KeepAlive = false
+}
+
+// notModified implements If-Modified-Since (RFC 9110 §13.1.3): true when the
+// file has not changed since the date the client holds. The common case, a
+// browser echoing our own Last-Modified, is a byte comparison; other dates are
+// parsed, which allocates, but only on that rare path.
+func notModified(ims []byte, f *File) bool {
+	if len(ims) == 0 {
+		return false
+	}
+	if bytes.Equal(ims, f.lastModified) {
+		return true
+	}
+	t, err := parseHTTPDate(string(ims))
+	if err != nil {
+		return false // an invalid date is ignored, as the RFC says
+	}
+	return !f.modTime.Truncate(time.Second).After(t)
+}
+
+// parseHTTPDate accepts the three date formats RFC 9110 §5.6.7 says a
+// recipient must accept.
+func parseHTTPDate(s string) (time.Time, error) {
+	var err error
+	for _, layout := range [...]string{TimeFormat, time.RFC850, time.ANSIC} {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
+
+// applyRange handles a single byte range (RFC 9110 §14.1.2): "a-b", "a-" or
+// "-n". A range we do not understand, or a list of several, is ignored and
+// the whole file sent with 200, which the RFC allows; a well-formed range
+// that starts past the end is 416.
+func (r *Response) applyRange(spec []byte, size int64) {
+	const unit = "bytes="
+	if len(spec) <= len(unit) || !equalFold(spec[:len(unit)], unit) {
+		return
+	}
+	spec = spec[len(unit):]
+	if bytes.IndexByte(spec, ',') >= 0 {
+		return
+	}
+	dash := bytes.IndexByte(spec, '-')
+	if dash < 0 {
+		return
+	}
+	first, okFirst := parseUint(trimOWS(spec[:dash]))
+	last, okLast := parseUint(trimOWS(spec[dash+1:]))
+	switch {
+	case okFirst && okLast && last >= first, okFirst && dash == len(spec)-1:
+		if first >= size {
+			r.unsatisfiable()
+			return
+		}
+		if !okLast || last >= size {
+			last = size - 1
+		}
+	case !okFirst && dash == 0 && okLast: // a suffix: the last n bytes
+		if last == 0 {
+			r.unsatisfiable()
+			return
+		}
+		if last > size {
+			last = size
+		}
+		first, last = size-last, size-1
+	default:
+		return
+	}
+	r.Status = 206
+	r.Offset = first
+	r.Length = last - first + 1
+}
+
+func (r *Response) unsatisfiable() {
+	r.Status = 416
+	r.Offset, r.Length = 0, 0
+}
+
+// parseUint parses a non-empty decimal number without allocating.
+func parseUint(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// AppendHead appends the response's status line and header section to dst,
+// and for an error, its short text body. date is the current HTTP date. It
+// allocates only if dst must grow.
+func AppendHead(dst []byte, r *Response, date []byte) []byte {
+	// We always speak HTTP/1.1, even to an HTTP/1.0 client: RFC 9110 §2.5
+	// says a server sends its own highest version.
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(r.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, StatusText(r.Status)...)
+	dst = append(dst, "\r\nServer: serverlab\r\nDate: "...)
+	dst = append(dst, date...)
+	dst = append(dst, "\r\n"...)
+
+	switch {
+	case r.Err != nil:
+		// An error's body is its reason phrase and a newline, so that
+		// curl and a browser show something readable.
+		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\n"...)
+		dst = appendLength(dst, int64(len(StatusText(r.Status))+1))
+		if r.Status == 405 {
+			dst = append(dst, "Allow: GET, HEAD\r\n"...) // RFC 9110 §15.5.6
+		}
+	case r.Status == 304:
+		// No body and no length: RFC 9110 §15.4.5.
+		dst = appendLastModified(dst, r.File)
+	case r.Status == 416:
+		dst = append(dst, "Content-Range: bytes */"...) // RFC 9110 §15.5.17
+		dst = strconv.AppendInt(dst, r.File.size, 10)
+		dst = append(dst, "\r\n"...)
+		dst = appendLength(dst, 0)
+	default:
+		dst = append(dst, "Content-Type: "...)
+		dst = append(dst, r.File.contentType...)
+		dst = append(dst, "\r\n"...)
+		dst = appendLength(dst, r.Length)
+		dst = appendLastModified(dst, r.File)
+		dst = append(dst, "Accept-Ranges: bytes\r\n"...)
+		if r.Status == 206 {
+			dst = append(dst, "Content-Range: bytes "...)
+			dst = strconv.AppendInt(dst, r.Offset, 10)
+			dst = append(dst, '-')
+			dst = strconv.AppendInt(dst, r.Offset+r.Length-1, 10)
+			dst = append(dst, '/')
+			dst = strconv.AppendInt(dst, r.File.size, 10)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	if r.KeepAlive {
+		dst = append(dst, "Connection: keep-alive\r\n\r\n"...)
+	} else {
+		dst = append(dst, "Connection: close\r\n\r\n"...)
+	}
+	if r.Err != nil && !r.NoBody {
+		dst = append(dst, StatusText(r.Status)...)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+func appendLength(dst []byte, n int64) []byte {
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, n, 10)
+	return append(dst, "\r\n"...)
+}
+
+func appendLastModified(dst []byte, f *File) []byte {
+	dst = append(dst, "Last-Modified: "...)
+	dst = append(dst, f.lastModified...)
+	return append(dst, "\r\n"...)
+}
+
+// StatusText is the reason phrase for the statuses this server sends.
+func StatusText(code int) string {
+	switch code {
+	case 200:
+		return "OK"
+	case 206:
+		return "Partial Content"
+	case 304:
+		return "Not Modified"
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
+	case 414:
+		return "URI Too Long"
+	case 416:
+		return "Range Not Satisfiable"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 500:
+		return "Internal Server Error"
+	case 501:
+		return "Not Implemented"
+	case 503:
+		return "Service Unavailable"
+	case 505:
+		return "HTTP Version Not Supported"
+	}
+	return "Unknown"
+}
