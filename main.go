@@ -1,0 +1,66 @@
+// Command serverlab compares three ways to build a server — blocking,
+// goroutine-per-connection and an epoll event loop — by running them, loading
+// them and drawing what happens.
+//
+//	serverlab serve -model blocking|threaded|evloop [-addr 127.0.0.1:8080] [-root DIR]
+//	serverlab bench -targets blocking,threaded,evloop -scenario crowd
+//	serverlab tui
+//
+// Run `serverlab help` for the list, or `serverlab CMD -h` for one command.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// command is one subcommand: its name, a one-line summary, and its entry
+// point, which gets the arguments after its name and returns the exit code.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run one server model on a loopback address", runServe},
+		{"bench", "drive load at servers and compare them (headless)", runBench},
+		{"tui", "the live dashboard: three servers side by side", runTUI},
+		{"help", "show this list", func([]string, io.Writer, io.Writer) int { return 0 }},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand. Exit codes: 0 success, 1 failure while
+// running, 2 a usage error (bad command or flag), as the flag package does.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "serverlab: unknown command %q (try: serverlab help)\n", args[0])
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "serverlab: compare blocking, threaded and event-loop servers")
+	fmt.Fprintln(w, "\nusage: serverlab COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'serverlab COMMAND -h' for a command's flags.")
+}
