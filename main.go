@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"serverlab/demosite"
 )
 
 // command is one subcommand: its name, a one-line summary, and its entry
@@ -27,6 +29,7 @@ func commands() []command {
 		{"serve", "run one server model on a loopback address", runServe},
 		{"bench", "drive load at servers and compare them (headless)", runBench},
 		{"tui", "the live dashboard: three servers side by side", runTUI},
+		{"site", "write the built-in demo site into a folder (for nginx and friends)", runSite},
 		{"help", "show this list", func([]string, io.Writer, io.Writer) int { return 0 }},
 	}
 }
@@ -63,4 +66,19 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'serverlab COMMAND -h' for a command's flags.")
+}
+
+// runSite is `serverlab site DIR`: the demo site, written where another
+// server (nginx, say) can serve the very same files.
+func runSite(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] == "" || args[0][0] == '-' {
+		fmt.Fprintln(stderr, "usage: serverlab site DIR")
+		return 2
+	}
+	if err := demosite.Write(args[0]); err != nil {
+		fmt.Fprintf(stderr, "serverlab site: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "demo site written to %s\n", args[0])
+	return 0
 }
