@@ -159,20 +159,30 @@ func (p *Parser) findHeadEnd(b []byte) int {
 // checkIncomplete enforces the size limits on a head that has not ended yet,
 // so a client cannot make us buffer without limit by never finishing it.
 func (p *Parser) checkIncomplete(b []byte) error {
+	// The limits count a line without its CRLF, so a CR that may still
+	// be followed by its LF is given the benefit of the doubt: the verdict
+	// must not depend on how the bytes were split into reads.
 	nl := bytes.IndexByte(b, '\n')
 	if nl < 0 {
-		if len(b) > MaxRequestLine {
+		if len(b) > MaxRequestLine+1 {
 			return errURITooLong
 		}
 		return nil
 	}
-	if nl > MaxRequestLine {
+	if len(trimCR(b[:nl])) > MaxRequestLine {
 		return errURITooLong
 	}
-	if len(b)-nl-1 > MaxHeaderBytes {
+	if len(b)-nl-1 > MaxHeaderBytes+2 {
 		return errHeaderTooLarge
 	}
 	return nil
+}
+
+func trimCR(line []byte) []byte {
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		return line[:len(line)-1]
+	}
+	return line
 }
 
 // parseHead parses a complete head: request line, header lines, blank line.
@@ -221,11 +231,7 @@ func cutLine(b []byte) (line, rest []byte) {
 	if i < 0 {
 		return b, nil
 	}
-	line, rest = b[:i], b[i+1:]
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
-	}
-	return line, rest
+	return trimCR(b[:i]), b[i+1:]
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"
