@@ -101,9 +101,11 @@ func (p *Parser) Parse(buf []byte, req *Request) (n int, err error) {
 		return int(skip), nil
 	}
 	// RFC 9112 §2.2: a server SHOULD ignore at least one empty line
-	// received before the request line.
+	// received before the request line. We ignore any number: each is
+	// consumed at once, so they cost no memory, and a limit would make the
+	// verdict depend on how the bytes happened to be split into reads.
 	lead := 0
-	for lead < len(buf) && lead < 4 && (buf[lead] == '\r' || buf[lead] == '\n') {
+	for lead < len(buf) && (buf[lead] == '\r' || buf[lead] == '\n') {
 		lead++
 	}
 	if lead > 0 && lead == len(buf) {
