@@ -14,7 +14,9 @@ import (
 	"io"
 	"os"
 
+	"serverlab/bench"
 	"serverlab/demosite"
+	"serverlab/tui"
 )
 
 // command is one subcommand: its name, a one-line summary, and its entry
@@ -27,8 +29,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run one server model on a loopback address", runServe},
-		{"bench", "drive load at servers and compare them (headless)", runBench},
-		{"tui", "the live dashboard: three servers side by side", runTUI},
+		{"bench", "drive load at servers and compare them (headless)", bench.Main},
+		{"tui", "the live dashboard: three servers side by side", tui.Main},
 		{"site", "write the built-in demo site into a folder (for nginx and friends)", runSite},
 		{"help", "show this list", func([]string, io.Writer, io.Writer) int { return 0 }},
 	}

@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Plan is a headless benchmark: one scenario, run on each target in turn.
+type Plan struct {
+	Targets  []TargetSpec
+	Scenario Scenario
+	// Duration of each run: each target, each round.
+	Duration time.Duration
+	// Rounds > 1 interleaves the targets: a, b, c, a, b, c, ... so that
+	// a drift in the machine (another job, a thermal limit) spreads over
+	// all of them instead of spoiling the last.
+	Rounds   int
+	Interval time.Duration // between snapshots; default 250 ms
+	Timeout  time.Duration // per request; default 2 s
+
+	// How to start the models: the serverlab binary (default: this
+	// program), the site root (default: the demo site) and serve flags
+	// for every model, after the scenario's own.
+	Binary    string
+	Root      string
+	ServeArgs []string
+
+	// ServerCPUs and LoadCPUs pin the servers and this process; nil
+	// leaves them unpinned.
+	ServerCPUs, LoadCPUs []int
+
+	// PIDs and Commands belong to the URL targets, in order: a PID to
+	// sample from /proc (0: none), or a command line that starts the
+	// server (bench waits for the URL's port, and stops it after).
+	PIDs     []int
+	Commands [][]string
+
+	// OnInterval, if set, sees every interval as it happens (for a
+	// progress line). It runs on the sampling goroutine: be quick.
+	OnInterval func(target string, round int, iv Interval)
+	// OnEvent, if set, gets one-line news: a run starting, a crash.
+	OnEvent func(msg string)
+}
+
+// Report is the result of a Plan.
+type Report struct {
+	Scenario   Scenario
+	Duration   time.Duration
+	Interval   time.Duration
+	Rounds     int
+	Started    time.Time
+	ServerCPUs []int
+	LoadCPUs   []int
+	Targets    []*Result
+}
+
+// Result is everything measured on one target.
+type Result struct {
+	Spec TargetSpec
+	// Kind is "model", "url" or "command".
+	Kind string
+	// URL is where the timed requests went.
+	URL string
+	// Summary covers all rounds together.
+	Summary Summary
+	Runs    []RunResult
+	// Crashed is set if the server process died by itself; the run it
+	// died in says when and why, and the target's later rounds are
+	// skipped.
+	Crashed bool
+
+	totals totals
+}
+
+// CrashRun is the run in which the server crashed, or nil.
+func (r *Result) CrashRun() *RunResult {
+	for i := range r.Runs {
+		if r.Runs[i].CrashedAt > 0 {
+			return &r.Runs[i]
+		}
+	}
+	return nil
+}
+
+// RunResult is one round on one target.
+type RunResult struct {
+	Round     int
+	Summary   Summary
+	Intervals []Interval
+	// CrashedAt is when the server died, from the start of this run
+	// (0: it did not), and CrashMsg why.
+	CrashedAt time.Duration
+	CrashMsg  string
+}
+
+// runTarget is a target as Run sees it: the spec, and the process if it
+// started one.
+type runTarget struct {
+	spec   TargetSpec
+	result *Result
+	server *Server // nil for a URL target with no command
+	pid    int
+	path   string
+}
+
+// Run carries out the plan: checks the file limit, pins, starts the
+// servers, runs the scenario on each target in turn and stops the servers.
+// It returns an error (one line) only if the run cannot start at all; a
+// target that crashes is marked in its Result and the others go on. If ctx
+// is cancelled, Run stops early and returns what it has, with ctx's error.
+func Run(ctx context.Context, p Plan) (*Report, error) {
+	if len(p.Targets) == 0 {
+		return nil, errors.New("no targets")
+	}
+	if p.Duration <= 0 {
+		return nil, errors.New("duration must be positive")
+	}
+	p.Rounds = max(p.Rounds, 1)
+	if p.Interval <= 0 {
+		p.Interval = 250 * time.Millisecond
+	}
+	mix := p.Scenario.ForDuration(p.Duration)
+	if err := mix.validate(); err != nil {
+		return nil, err
+	}
+	if err := RaiseFDLimit(mix.FDs()); err != nil {
+		return nil, err
+	}
+	if len(p.LoadCPUs) > 0 {
+		undo, err := PinSelf(p.LoadCPUs)
+		if err != nil {
+			return nil, fmt.Errorf("pin the load generator: %w", err)
+		}
+		defer undo()
+	}
+
+	rep := &Report{
+		Scenario: p.Scenario, Duration: p.Duration, Interval: p.Interval, Rounds: p.Rounds,
+		Started: time.Now(), ServerCPUs: p.ServerCPUs, LoadCPUs: p.LoadCPUs,
+	}
+	targets, err := startTargets(ctx, p)
+	defer func() {
+		for _, t := range targets {
+			if t.server != nil {
+				t.server.Stop(6 * time.Second)
+			}
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		rep.Targets = append(rep.Targets, t.result)
+	}
+
+	for round := 1; round <= p.Rounds; round++ {
+		for _, t := range targets {
+			if t.result.Crashed {
+				continue
+			}
+			if ctx.Err() != nil {
+				finish(rep)
+				return rep, ctx.Err()
+			}
+			runOne(ctx, p, mix, round, t)
+		}
+	}
+	finish(rep)
+	return rep, ctx.Err()
+}
+
+// startTargets starts every model and command, and checks that every URL
+// target answers, before any load runs: better to fail in a second than
+// after three targets' worth of minutes.
+func startTargets(ctx context.Context, p Plan) ([]*runTarget, error) {
+	var out []*runTarget
+	urls := 0
+	for _, spec := range p.Targets {
+		t := &runTarget{spec: spec, result: &Result{Spec: spec, totals: newTotals(nil)}}
+		out = append(out, t)
+		switch {
+		case spec.Model != "":
+			args := append(append(append([]string(nil), p.Scenario.ServerArgs...), p.ServeArgs...), spec.Flags...)
+			s, err := StartServer(ctx, ServerSpec{
+				Model: spec.Model, Binary: p.Binary, Addr: spec.Addr, Root: p.Root,
+				Args: args, CPUs: p.ServerCPUs,
+			})
+			if err != nil {
+				return out, err
+			}
+			t.server, t.pid, t.result.Kind = s, s.PID(), "model"
+			t.spec.Addr = s.Addr()
+		default:
+			t.result.Kind = "url"
+			if urls < len(p.Commands) && len(p.Commands[urls]) > 0 {
+				s, err := StartCommand(ctx, p.Commands[urls], spec.Addr, p.ServerCPUs)
+				if err != nil {
+					return out, err
+				}
+				t.server, t.pid, t.result.Kind = s, s.PID(), "command"
+			} else if urls < len(p.PIDs) {
+				t.pid = p.PIDs[urls]
+			}
+			urls++
+			if err := checkListening(spec); err != nil {
+				return out, err
+			}
+		}
+		t.path = spec.Path
+		if t.path == "" {
+			t.path = p.Scenario.Mix.withDefaults(Target{}).Path
+		}
+		t.result.URL = "http://" + t.spec.Addr + t.path
+	}
+	return out, nil
+}
+
+// checkListening makes one connection to a URL target, so that a typo in
+// a port is one clear line instead of a run full of refused connections.
+func checkListening(spec TargetSpec) error {
+	c, err := net.DialTimeout("tcp4", spec.Addr, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("target %s: nothing answers at %s: %w", spec.Name, spec.Addr, err)
+	}
+	c.Close()
+	return nil
+}
+
+// runOne runs the scenario on one target for one round, watching for the
+// server process to die under it.
+func runOne(ctx context.Context, p Plan, mix Mix, round int, t *runTarget) {
+	if p.OnEvent != nil {
+		p.OnEvent(fmt.Sprintf("round %d/%d: %s, %v", round, p.Rounds, t.spec.Name, p.Duration))
+	}
+	target := Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.path, PID: t.pid}
+	if t.server != nil {
+		target = t.server.Target()
+		target.Name = t.spec.Name
+		target.Path = t.path
+	}
+	if t.spec.Path != "" {
+		mix.Path = t.spec.Path // a URL's own path wins, as with wrk
+	}
+	run := RunResult{Round: round}
+	var intervals []Interval
+	load, err := Start(target, mix, Options{
+		Interval: p.Interval,
+		Timeout:  p.Timeout,
+		OnInterval: func(iv Interval) {
+			intervals = append(intervals, iv)
+			if p.OnInterval != nil {
+				p.OnInterval(t.spec.Name, round, iv)
+			}
+		},
+	})
+	if err != nil {
+		// Only an invalid mix or no epoll set; Run validated the mix.
+		if p.OnEvent != nil {
+			p.OnEvent(fmt.Sprintf("%s: %v", t.spec.Name, err))
+		}
+		return
+	}
+	var died <-chan struct{}
+	if t.server != nil {
+		died = t.server.Done()
+	}
+	timer := time.NewTimer(p.Duration)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	case <-died:
+	}
+	run.Summary = load.Stop() // after Stop, no more OnInterval calls
+	run.Intervals = intervals
+	if t.server != nil {
+		if crashed, at, msg := t.server.Crashed(); crashed {
+			run.CrashedAt = max(at.Sub(load.started), time.Millisecond)
+			run.CrashMsg = msg
+			t.result.Crashed = true
+			if p.OnEvent != nil {
+				p.OnEvent(fmt.Sprintf("%s crashed at %v in round %d: %s", t.spec.Name, run.CrashedAt.Round(time.Millisecond), round, msg))
+			}
+		}
+	}
+	t.result.Runs = append(t.result.Runs, run)
+	load.sampled.Lock()
+	t.result.totals.merge(&load.totals)
+	load.sampled.Unlock()
+}
+
+// finish fills in each result's summary over all its rounds.
+func finish(rep *Report) {
+	for _, r := range rep.Targets {
+		r.Summary = r.totals.summary(r.Spec.Name)
+	}
+}

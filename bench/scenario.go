@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"slices"
+	"time"
+)
+
+// Scenario is a named load, composed of the behaviours in a Mix, with what
+// it is meant to show. The dashboard offers the same list, and the lessons
+// quote the same texts, so a scenario means the same thing everywhere.
+type Scenario struct {
+	Name string
+	// Title is a few words for menus: "100 keep-alive clients".
+	Title string
+	// About is a paragraph: what the load is and what it shows.
+	About string
+	// Watch is one or two sentences on what to look at while it runs,
+	// for the dashboard's lesson line.
+	Watch string
+	// Mix is the load. A Ramp whose Over is 0 spans the whole run
+	// (see ForDuration).
+	Mix Mix
+	// ServerArgs are serve flags the models are started with.
+	ServerArgs []string
+}
+
+// ForDuration returns the scenario's mix for a run of length d: a ramp
+// with no length of its own is stretched over d.
+func (s Scenario) ForDuration(d time.Duration) Mix {
+	m := s.Mix
+	if r, ok := m.Rate.(Ramp); ok && r.Over == 0 {
+		r.Over = d
+		m.Rate = r
+	}
+	return m
+}
+
+// WithClients sets the scenario's main client count, as `bench -c` does:
+// the keep-alive clients if it has any, else the churn clients; and the
+// open loop's connections.
+func (s Scenario) WithClients(n int) Scenario {
+	switch {
+	case s.Mix.Clients > 0 || (s.Mix.Churn == 0 && s.Mix.Rate == nil):
+		s.Mix.Clients = n
+	case s.Mix.Churn > 0:
+		s.Mix.Churn = n
+	}
+	if s.Mix.Rate != nil {
+		s.Mix.OpenConns = n
+	}
+	return s
+}
+
+// WithRate sets the open-loop rate, as `bench -rate` does: the top of a
+// ramp, or a constant rate (turning a closed-loop scenario into an open
+// loop over its clients' count of connections).
+func (s Scenario) WithRate(r float64) Scenario {
+	switch old := s.Mix.Rate.(type) {
+	case Ramp:
+		old.From = min(old.From, r/10)
+		old.To = r
+		s.Mix.Rate = old
+	default:
+		s.Mix.Rate = Constant(r)
+		if s.Mix.OpenConns == 0 && s.Mix.Clients > 0 {
+			s.Mix.OpenConns = s.Mix.Clients
+		}
+		s.Mix.Clients = 0
+	}
+	return s
+}
+
+// slowStart is when slow clients and readers join in the scenarios: late
+// enough that a figure shows the time before them, early enough that most
+// of a 10-second run shows their effect.
+const slowStart = 2 * time.Second
+
+// scenarios is the fixed list; Scenarios returns copies, so nobody can
+// change it.
+var scenarios = []Scenario{
+	{
+		Name:  "baseline",
+		Title: "one keep-alive client",
+		About: "One client, one keep-alive connection, one request at a time for a 1 KiB file. " +
+			"Nothing waits for anything but the server itself, so this is the best latency each model can give " +
+			"and the fixed cost of one request: parsing, a file lookup, two writes. " +
+			"The three models should be close; where they differ, it is the cost of their machinery (a goroutine switch, an epoll_wait) and not of their design.",
+		Watch: "All three should be close: with one client there is nothing to wait for but the work itself.",
+		Mix:   Mix{Clients: 1},
+	},
+	{
+		Name:  "crowd",
+		Title: "100 keep-alive clients",
+		About: "A hundred clients on keep-alive connections, each sending its next request as soon as the last is answered. " +
+			"The blocking server serves one connection until it closes, so one client gets every answer and ninety-nine wait until they time out. " +
+			"The goroutine-per-connection and event-loop servers share the core among all hundred; their throughput should be close, " +
+			"and their latency is the time a request waits its turn.",
+		Watch: "The blocking server answers one client and times the rest out; the other two share the CPU among all hundred.",
+		Mix:   Mix{Clients: 100},
+	},
+	{
+		Name:  "slow-client",
+		Title: "one slowloris beside 20 clients",
+		About: "Twenty ordinary clients, each opening a connection per request, and after two seconds one slow client that sends each request a byte every 10 ms, about a second per request, then reconnects and does it again. " +
+			"Everyone reconnects so that even a one-at-a-time server takes turns among them, and only the slow client can hold it up. " +
+			"The blocking server waits for the slow request's last byte, and for that second nobody else is served; " +
+			"the threaded server parks one goroutine, and the event loop keeps one small buffer and goes on with the other sockets.",
+		Watch: "When the slow client arrives, the blocking server's latency jumps to about a second each time its turn comes; the other two do not notice.",
+		Mix:   Mix{Churn: 20, Slowloris: 1, SlowStart: slowStart},
+	},
+	{
+		Name:  "c10k",
+		Title: "10,000 idle connections beside 20 clients",
+		About: "Ten thousand connections that make one request each and then sit idle, beside twenty active keep-alive clients: the C10K problem. " +
+			"Idle connections cost no CPU, but each costs a server what it keeps per connection: " +
+			"a thread with its stack (the OS-thread variant), a goroutine with its stack and buffers (threaded), or an entry in an epoll set and a small struct (evloop). " +
+			"The blocking server cannot hold more than one connection at all. " +
+			"Watch the server's memory and threads against connections open, and whether the active clients' latency holds.",
+		Watch: "Memory grows with connections for the threaded server (and threads, with -osthreads); the event loop's stays low. The blocking server is stuck on its first connection.",
+		Mix:   Mix{Clients: 20, Idle: 10000},
+	},
+	{
+		Name:  "big-files",
+		Title: "8 clients fetching 1 MiB",
+		About: "Eight keep-alive clients fetching a 1 MiB file over and over. " +
+			"Now the work is moving bytes, not parsing requests: the server's cost is in its writes, and sendfile(2), which copies from the page cache to the socket inside the kernel, pays off. " +
+			"Compare bytes per second; the models should be close, since all three lean on the same kernel machinery once a response is under way.",
+		Watch: "Throughput in bytes/s: all three models move data with the same kernel calls, so they should be close.",
+		Mix:   Mix{Clients: 8, Path: "/1m.bin"},
+	},
+	{
+		Name:  "slow-reader",
+		Title: "a slow reader beside 20 clients",
+		About: "Twenty ordinary clients, each opening a connection per request, and after two seconds one client that downloads a 1 MiB file at 1 MiB/s through a small receive window, over and over. " +
+			"The server's writes to the slow reader fill the socket buffers and then must wait. " +
+			"The blocking server waits inside write(2) and serves nobody else until the reader has the whole file, about a second each time; " +
+			"the threaded server parks the reader's goroutine, and the event loop simply stops writing to that socket until epoll says it can take more.",
+		Watch: "The blocking server stalls for about a second whenever it serves the slow reader; the other two keep serving everyone else.",
+		Mix:   Mix{Churn: 20, SlowReaders: 1, SlowStart: slowStart},
+	},
+	{
+		Name:  "churn",
+		Title: "20 clients, a new connection per request",
+		About: "Twenty clients that open a new connection for every request and ask the server to close it after the answer. " +
+			"Each request now pays for a TCP handshake, an accept, and the set-up and tear-down of the server's per-connection state: " +
+			"a goroutine, a thread (with -osthreads, the most expensive), or a registration in epoll. " +
+			"Compare with crowd and baseline to see what keep-alive saves.",
+		Watch: "Throughput falls compared with keep-alive for every model; the costlier a model's per-connection set-up, the more.",
+		Mix:   Mix{Churn: 20},
+	},
+	{
+		Name:  "overload",
+		Title: "open loop ramping past capacity",
+		About: "Requests arrive on a schedule, not when the last answer comes: from 1,000 per second rising steadily to 60,000 over the run, on 100 connections. " +
+			"While the server keeps up, latency stays flat; past its capacity, requests queue and latency measured from when each was due climbs without bound, " +
+			"while the uncorrected latency, measured from when it could finally be sent, hardly moves. " +
+			"That gap is coordinated omission, the error a closed-loop benchmark makes; the point where the curve bends is the server's capacity.",
+		Watch: "Latency is flat until the rate passes what the server can do, then climbs steeply; the uncorrected latency hides it.",
+		Mix:   Mix{Rate: Ramp{From: 1000, To: 60000}, OpenConns: 100},
+	},
+	{
+		Name:  "slow-disk",
+		Title: "20 clients, 5 ms per disk read",
+		About: "Twenty keep-alive clients, with every model started with a simulated 5 ms delay on every read of file data (serve -disk-delay 5ms), as if the files were on a slow disk. " +
+			"The threaded server overlaps the waits, one goroutine each; an event loop that reads files itself is blocked for every read, so it serves one request at a time like the blocking server, " +
+			"unless reads are handed to worker threads (serve -disk-workers 4), which is why real event loops have thread pools for files.",
+		Watch:      "The event loop without disk workers drops to the blocking server's pace; the threaded server overlaps the disk waits.",
+		Mix:        Mix{Clients: 20},
+		ServerArgs: []string{"-disk-delay", "5ms"},
+	},
+}
+
+// Scenarios lists the named scenarios, in the order menus show them.
+func Scenarios() []Scenario {
+	out := slices.Clone(scenarios)
+	for i := range out {
+		out[i].ServerArgs = slices.Clone(out[i].ServerArgs)
+	}
+	return out
+}
+
+// ScenarioByName finds a scenario by its name.
+func ScenarioByName(name string) (Scenario, bool) {
+	for _, s := range Scenarios() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}

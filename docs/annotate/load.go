@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A pkg is one package of the project as the site shows it.
+type pkg struct {
+	dir      string // slash path from the repository root: "internal/sock"
+	name     string // from the package clause
+	synopsis string // first paragraph of the package doc comment, Go doc text
+	files    []*file
+	// decls finds package-level names ("Session", "Session.Head",
+	// "Request.Path") so that a doc comment's [Session.Head] can become a
+	// link to the line that declares it.
+	decls map[string]pos
+}
+
+// A file is one Go source file of a package.
+type file struct {
+	name    string // base name: "parse.go"
+	src     []byte
+	imports map[string]string // local name -> import path
+}
+
+// A pos is a declaration's place: file base name and 1-based line.
+type pos struct {
+	file string
+	line int
+}
+
+// loadPkg reads the non-test Go files of root/dir. A package that does
+// not exist (yet) or has no such files gives nil, not an error: the site is
+// made while the packages are still being written.
+//
+// Only the source text is needed. go/parser is used for names and the
+// package doc, and when a file does not parse, its partial syntax tree is
+// used as far as it goes: a page is still made from the text.
+func loadPkg(root, dir string) (*pkg, error) {
+	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read package %s: %w", dir, err)
+	}
+	p := &pkg{dir: dir, name: filepath.Base(dir), decls: map[string]pos{}}
+	var docFile string
+	fset := token.NewFileSet()
+	for _, e := range entries { // os.ReadDir sorts by name
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		path := filepath.Join(root, filepath.FromSlash(dir), name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		f := &file{name: name, src: src, imports: map[string]string{}}
+		p.files = append(p.files, f)
+
+		syn, _ := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+		if syn == nil {
+			continue
+		}
+		if syn.Name != nil && syn.Name.Name != "" && syn.Name.Name != "_" {
+			p.name = syn.Name.Name
+		}
+		// The package doc is conventionally in doc.go when it is long;
+		// otherwise any file's will do, and the first one in name order
+		// keeps the choice stable.
+		if syn.Doc != nil && (p.synopsis == "" || name == "doc.go" && docFile != "doc.go") {
+			p.synopsis, docFile = firstParagraph(syn.Doc.Text()), name
+		}
+		collectImports(f, syn)
+		collectDecls(p.decls, fset, name, syn)
+	}
+	if len(p.files) == 0 {
+		return nil, nil
+	}
+	return p, nil
+}
+
+// firstParagraph returns the text up to the first blank line.
+func firstParagraph(text string) string {
+	text = strings.TrimSpace(text)
+	if i := strings.Index(text, "\n\n"); i >= 0 {
+		text = text[:i]
+	}
+	return text
+}
+
+func collectImports(f *file, a *ast.File) {
+	for _, imp := range a.Imports {
+		path, err := strconv.Unquote(imp.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := path[strings.LastIndex(path, "/")+1:]
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		if name == "_" || name == "." {
+			continue
+		}
+		f.imports[name] = path
+	}
+}
+
+// collectDecls records where each package-level name, method and struct
+// field is declared, under the names Go doc links use for them.
+func collectDecls(decls map[string]pos, fset *token.FileSet, name string, a *ast.File) {
+	add := func(key string, p token.Pos) {
+		if _, dup := decls[key]; !dup && p.IsValid() {
+			decls[key] = pos{name, fset.Position(p).Line}
+		}
+	}
+	for _, d := range a.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil || len(d.Recv.List) == 0 {
+				add(d.Name.Name, d.Pos())
+				continue
+			}
+			if recv := recvName(d.Recv.List[0].Type); recv != "" {
+				add(recv+"."+d.Name.Name, d.Pos())
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					add(s.Name.Name, s.Pos())
+					st, ok := s.Type.(*ast.StructType)
+					if !ok || st.Fields == nil {
+						continue
+					}
+					for _, fl := range st.Fields.List {
+						for _, n := range fl.Names {
+							add(s.Name.Name+"."+n.Name, n.Pos())
+						}
+					}
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						add(n.Name, n.Pos())
+					}
+				}
+			}
+		}
+	}
+}
+
+// recvName finds T in a receiver written T, *T, T[K] or *T[K].
+func recvName(e ast.Expr) string {
+	for {
+		switch t := e.(type) {
+		case *ast.StarExpr:
+			e = t.X
+		case *ast.IndexExpr:
+			e = t.X
+		case *ast.IndexListExpr:
+			e = t.X
+		case *ast.ParenExpr:
+			e = t.X
+		case *ast.Ident:
+			return t.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// modulePath reads the module line of root/go.mod, so that imports of the
+// project's own packages can be told from the rest.
+func modulePath(root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("read module path: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`), nil
+		}
+	}
+	return "", fmt.Errorf("read module path: no module line in %s", filepath.Join(root, "go.mod"))
+}

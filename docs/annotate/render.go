@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/alecthomas/chroma/v2"
+	"github.com/alecthomas/chroma/v2/lexers"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/util"
+)
+
+// generator marks every page, so that the writer can tell its own output
+// from anything else before it deletes stale files.
+const generator = "serverlab docs/annotate"
+
+// A site is everything needed to render the pages.
+type site struct {
+	module string
+	pkgs   []*pkg
+	md     goldmark.Markdown
+}
+
+// page is one output file: its slash path under the output folder.
+type page struct {
+	pkg  *pkg
+	file *file
+	path string // "servers/parse.go.html"
+}
+
+// build renders the whole site in memory: output path -> content. Nothing
+// in it depends on the clock, the map order or the machine, so the same
+// source always gives the same bytes, which is what lets a test say
+// whether the committed pages are stale.
+func build(root string, dirs []string) (map[string][]byte, error) {
+	mod, err := modulePath(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &site{module: mod, md: newMarkdown()}
+	for _, d := range dirs {
+		p, err := loadPkg(root, d)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			s.pkgs = append(s.pkgs, p)
+		}
+	}
+	var pages []page
+	for _, p := range s.pkgs {
+		for _, f := range p.files {
+			pages = append(pages, page{p, f, p.dir + "/" + f.name + ".html"})
+		}
+	}
+	out := map[string][]byte{
+		"index.html": s.index(),
+		"style.css":  []byte(stylesheet()),
+	}
+	for i, pg := range pages {
+		var prev, next *page
+		if i > 0 {
+			prev = &pages[i-1]
+		}
+		if i+1 < len(pages) {
+			next = &pages[i+1]
+		}
+		b, err := s.filePage(pg, prev, next)
+		if err != nil {
+			return nil, err
+		}
+		out[pg.path] = b
+	}
+	return out, nil
+}
+
+// newMarkdown makes the Markdown renderer for comments. Raw HTML parsing is
+// left out on purpose: a comment that mentions <model> or <a href> means
+// those characters as text, and must show them rather than lose them.
+func newMarkdown() goldmark.Markdown {
+	p := parser.NewParser(
+		parser.WithBlockParsers(
+			util.Prioritized(parser.NewSetextHeadingParser(), 100),
+			util.Prioritized(parser.NewThematicBreakParser(), 200),
+			util.Prioritized(parser.NewListParser(), 300),
+			util.Prioritized(parser.NewListItemParser(), 400),
+			util.Prioritized(parser.NewCodeBlockParser(), 500),
+			util.Prioritized(parser.NewATXHeadingParser(), 600),
+			util.Prioritized(parser.NewFencedCodeBlockParser(), 700),
+			util.Prioritized(parser.NewBlockquoteParser(), 800),
+			util.Prioritized(parser.NewParagraphParser(), 1000),
+		),
+		parser.WithInlineParsers(
+			util.Prioritized(parser.NewCodeSpanParser(), 100),
+			util.Prioritized(parser.NewLinkParser(), 200),
+			util.Prioritized(parser.NewAutoLinkParser(), 300),
+			util.Prioritized(parser.NewEmphasisParser(), 500),
+		),
+		parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+	)
+	return goldmark.New(goldmark.WithParser(p), goldmark.WithExtensions(extension.Linkify))
+}
+
+// docLink finds Go doc links: [Name], [Type.Method], [pkg.Name].
+var docLink = regexp.MustCompile(`\[([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,2})\]`)
+
+// markdown renders commentary. Go doc links are turned into Markdown
+// reference links by appending a definition for each one that names
+// something this site or pkg.go.dev can show; the rest stay plain text.
+func (s *site) markdown(text string, p *pkg, f *file, fromDir string) []byte {
+	var defs []string
+	seen := map[string]bool{}
+	for _, m := range docLink.FindAllStringSubmatchIndex(text, -1) {
+		// Go's rule: the brackets must stand alone, with punctuation or
+		// space (or the line's edge) on either side.
+		if m[0] > 0 && !isDocLinkEdge(text[m[0]-1]) || m[1] < len(text) && !isDocLinkEdge(text[m[1]]) {
+			continue
+		}
+		key := text[m[2]:m[3]]
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if u := s.resolve(key, p, f, fromDir); u != "" {
+			defs = append(defs, "["+key+"]: "+u)
+		}
+	}
+	if len(defs) > 0 {
+		text += "\n\n" + strings.Join(defs, "\n") + "\n"
+	}
+	var buf bytes.Buffer
+	if err := s.md.Convert([]byte(text), &buf); err != nil {
+		// goldmark's HTML renderer only fails when its writer does, and
+		// a bytes.Buffer does not: show the text rather than nothing.
+		return []byte("<pre>" + html.EscapeString(text) + "</pre>")
+	}
+	return buf.Bytes()
+}
+
+func isDocLinkEdge(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || strings.IndexByte(".,:;!?'\"()`*_-", c) >= 0
+}
+
+// resolve turns a doc link's name into a URL: a line of this site for the
+// project's own packages, pkg.go.dev for the standard library and other
+// modules, "" for a name nobody declares.
+func (s *site) resolve(key string, p *pkg, f *file, fromDir string) string {
+	if at, ok := p.decls[key]; ok {
+		if f != nil && at.file == f.name {
+			return fmt.Sprintf("#L%d", at.line)
+		}
+		return rel(fromDir, p.dir+"/"+at.file+".html") + fmt.Sprintf("#L%d", at.line)
+	}
+	if f == nil {
+		return ""
+	}
+	qual, name, _ := strings.Cut(key, ".")
+	imp, ok := f.imports[qual]
+	if !ok {
+		return ""
+	}
+	if own, ok := strings.CutPrefix(imp, s.module+"/"); ok {
+		for _, q := range s.pkgs {
+			if q.dir != own {
+				continue
+			}
+			if name == "" {
+				return rel(fromDir, "index.html") + "#pkg-" + anchorName(q.dir)
+			}
+			if at, ok := q.decls[name]; ok {
+				return rel(fromDir, q.dir+"/"+at.file+".html") + fmt.Sprintf("#L%d", at.line)
+			}
+		}
+		return ""
+	}
+	if name == "" {
+		return "https://pkg.go.dev/" + imp
+	}
+	return "https://pkg.go.dev/" + imp + "#" + name
+}
+
+// rel is the relative URL from folder fromDir to target, both slash paths
+// under the output folder.
+func rel(fromDir, target string) string {
+	r, err := filepath.Rel(filepath.FromSlash(path.Clean("/"+fromDir)), filepath.FromSlash(path.Clean("/"+target)))
+	if err != nil {
+		return target
+	}
+	return filepath.ToSlash(r)
+}
+
+// anchorName makes a package folder into an id: "internal/sock" ->
+// "internal-sock".
+func anchorName(dir string) string { return strings.ReplaceAll(dir, "/", "-") }
+
+// filePage renders one source file as docco sections.
+func (s *site) filePage(pg page, prev, next *page) ([]byte, error) {
+	p, f := pg.pkg, pg.file
+	dir := p.dir
+	lines, err := highlight(f.src)
+	if err != nil {
+		return nil, fmt.Errorf("highlight %s/%s: %w", p.dir, f.name, err)
+	}
+	srcLines := splitLines(f.src)
+	title := p.dir + "/" + f.name
+
+	var b bytes.Buffer
+	s.head(&b, title+" — serverlab annotated source", rel(dir, "style.css"))
+	b.WriteString(`<header class="top">` + "\n")
+	fmt.Fprintf(&b, `<nav class="crumbs"><a href="%s">serverlab</a> / <a href="%s#pkg-%s">%s</a> / <strong>%s</strong></nav>`+"\n",
+		rel(dir, "index.html"), rel(dir, "index.html"), anchorName(p.dir), esc(p.dir), esc(f.name))
+	b.WriteString(`<nav class="files" aria-label="files of this package">`)
+	for i, g := range p.files {
+		if i > 0 {
+			b.WriteString(` <span class="sep">·</span> `)
+		}
+		if g == f {
+			fmt.Fprintf(&b, `<span class="current" aria-current="page">%s</span>`, esc(g.name))
+		} else {
+			fmt.Fprintf(&b, `<a href="%s.html">%s</a>`, esc(g.name), esc(g.name))
+		}
+	}
+	b.WriteString("</nav>\n</header>\n<main class=\"page\">\n")
+
+	for _, sec := range sections(f.src) {
+		cls := "docs"
+		if sec.inner {
+			cls += " inner"
+		}
+		if sec.doc == "" {
+			cls += " empty"
+		}
+		// A section that starts at the left margin (a declaration's doc
+		// comment, or a note between declarations) begins a new topic;
+		// the page rules a faint line above it.
+		sc := "sec"
+		if !sec.inner && sec.doc != "" {
+			sc += " topic"
+		}
+		b.WriteString(`<div class="` + sc + `">` + "\n" + `<div class="` + cls + `">`)
+		for _, l := range sec.docLines {
+			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, l)
+		}
+		if sec.doc != "" {
+			b.WriteString("\n")
+			b.Write(s.markdown(sec.doc, p, f, dir))
+		}
+		b.WriteString(`</div>` + "\n" + `<div class="code"><pre class="chroma">`)
+		// Blank lines at either end of a section only push the code away
+		// from its commentary; they keep their anchors but take no room.
+		from, to := sec.from, sec.to
+		for from < to && isBlank(srcLines[from-1]) {
+			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, from)
+			from++
+		}
+		trail := to
+		for trail > from && isBlank(srcLines[trail-2]) {
+			trail--
+		}
+		for l := from; l < trail; l++ {
+			fmt.Fprintf(&b, `<span class="src-line" id="L%d"><a class="src-num" href="#L%d">%d</a><span class="src-code">`, l, l, l)
+			if l-1 < len(lines) {
+				writeTokens(&b, lines[l-1])
+			}
+			b.WriteString("\n</span></span>")
+		}
+		for l := trail; l < to; l++ {
+			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, l)
+		}
+		b.WriteString("</pre></div>\n</div>\n")
+	}
+	b.WriteString("</main>\n<footer class=\"bottom\">\n<nav class=\"turn\">")
+	if prev != nil {
+		fmt.Fprintf(&b, `<a rel="prev" href="%s">← %s</a>`, rel(dir, prev.path), esc(prev.pkg.dir+"/"+prev.file.name))
+	}
+	fmt.Fprintf(&b, `<a href="%s">contents</a>`, rel(dir, "index.html"))
+	if next != nil {
+		fmt.Fprintf(&b, `<a rel="next" href="%s">%s →</a>`, rel(dir, next.path), esc(next.pkg.dir+"/"+next.file.name))
+	}
+	b.WriteString("</nav>\n")
+	fmt.Fprintf(&b, "<p>Made by <code>docs/annotate</code> from <code>%s</code>. Do not edit this page: change the Go file and run <code>make docs</code>.</p>\n", esc(title))
+	b.WriteString("</footer>\n</body>\n</html>\n")
+	return b.Bytes(), nil
+}
+
+// index renders the contents page.
+func (s *site) index() []byte {
+	var b bytes.Buffer
+	s.head(&b, "serverlab — annotated source", "style.css")
+	b.WriteString(`<main class="index">
+<h1>serverlab, the annotated source</h1>
+<p>Each page is one Go file of serverlab laid out as docco lays out source:
+the file's own comments on the left, read as prose, and beside each comment
+the code it explains. Start with <code>servers</code>, the core every model
+shares, then read the models, which differ only in how they wait for their
+sockets.</p>
+<p>Every line has an anchor: line 42 of <code>evloop/loop.go</code> is
+<code>evloop/loop.go.html#L42</code>, the kind of link the lessons use.
+These pages are generated from the source by <code>docs/annotate</code>;
+to change one, change the comment in the Go file and run
+<code>make docs</code>.</p>
+`)
+	for _, p := range s.pkgs {
+		fmt.Fprintf(&b, "<section class=\"pkg\" id=\"pkg-%s\">\n<h2><code>%s</code></h2>\n", anchorName(p.dir), esc(p.dir))
+		if p.synopsis != "" {
+			b.WriteString(`<div class="synopsis">` + "\n")
+			b.Write(s.markdown(p.synopsis, p, nil, ""))
+			b.WriteString("</div>\n")
+		}
+		b.WriteString(`<ul class="filelist">` + "\n")
+		for _, f := range p.files {
+			fmt.Fprintf(&b, "<li><a href=\"%s/%s.html\">%s</a> <span class=\"count\">%d lines</span></li>\n",
+				esc(p.dir), esc(f.name), esc(f.name), len(splitLines(f.src)))
+		}
+		b.WriteString("</ul>\n</section>\n")
+	}
+	b.WriteString("</main>\n</body>\n</html>\n")
+	return b.Bytes()
+}
+
+// head writes the document head shared by all pages.
+func (s *site) head(b *bytes.Buffer, title, css string) {
+	fmt.Fprintf(b, `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="generator" content="%s">
+<title>%s</title>
+<link rel="stylesheet" href="%s">
+</head>
+<body>
+`, generator, esc(title), css)
+}
+
+// highlight tokenises a whole file at once, so that a token spanning lines
+// (a raw string, a block comment) is lexed correctly, and then cuts the
+// tokens into lines: element i is line i+1.
+func highlight(src []byte) ([][]chroma.Token, error) {
+	it, err := lexers.Go.Tokenise(nil, string(src))
+	if err != nil {
+		return nil, err
+	}
+	return chroma.SplitTokensIntoLines(it.Tokens()), nil
+}
+
+// writeTokens writes one line's tokens as spans whose classes are chroma's
+// short names ("k" keyword, "s" string...), which the stylesheet colours.
+// Quotes are escaped too: code that contains href="..." or id="..." must
+// not look like a link or an anchor to the link checker.
+func writeTokens(b *bytes.Buffer, toks []chroma.Token) {
+	for _, t := range toks {
+		v := strings.TrimSuffix(t.Value, "\n")
+		if v == "" {
+			continue
+		}
+		// Whitespace and plain text get no span: they have no colour,
+		// and leaving them bare keeps the pages small.
+		if cls := tokenClass(t.Type); cls != "" && cls != "w" {
+			b.WriteString(`<span class="` + cls + `">` + esc(v) + `</span>`)
+		} else {
+			b.WriteString(esc(v))
+		}
+	}
+}
+
+// tokenClass is the class chroma's HTML formatter would use: the nearest
+// ancestor type that has a short name. Plain text and whitespace have none.
+func tokenClass(t chroma.TokenType) string {
+	for ; t != 0; t = t.Parent() {
+		if cls, ok := chroma.StandardTypes[t]; ok {
+			return cls
+		}
+	}
+	return ""
+}
+
+// esc escapes text for HTML, quotes included.
+func esc(s string) string { return html.EscapeString(s) }

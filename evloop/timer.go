@@ -1,0 +1,175 @@
+package evloop
+
+import (
+	"container/heap"
+	"time"
+)
+
+// timerKind says which limit a connection's one timer enforces. A
+// connection waits for one thing at a time, so one timer is enough.
+type timerKind uint8
+
+const (
+	noTimer     timerKind = iota
+	idleTimer             // waiting for the first byte of a request (IdleTimeout)
+	headerTimer           // a request head has begun and must end (HeaderTimeout)
+	writeTimer            // the client is not reading its response (WriteTimeout)
+	lingerTimer           // closing: waiting for the client to close as well
+)
+
+// lingerTimeout bounds the closing state. nginx waits up to 5 s by default
+// (lingering_timeout); a second is plenty on loopback and keeps a graceful
+// shutdown short.
+const lingerTimeout = time.Second
+
+func (l *loop) timeoutOf(k timerKind) time.Duration {
+	switch k {
+	case idleTimer:
+		return l.cfg.IdleTimeout
+	case headerTimer:
+		return l.cfg.HeaderTimeout
+	case writeTimer:
+		return l.cfg.WriteTimeout
+	case lingerTimer:
+		return lingerTimeout
+	}
+	return 0
+}
+
+// The timers of all connections live in one min-heap, ordered by alarm,
+// and the earliest alarm becomes epoll_wait's timeout: the loop sleeps
+// until a socket is ready or the next deadline, whichever comes first. No
+// goroutine or runtime timer exists per connection.
+//
+// Each connection holds two times:
+//
+//	deadline  when its current limit really expires
+//	alarm     its position in the heap; always <= deadline
+//
+// Moving a deadline LATER (a write made progress, a keep-alive connection
+// became idle again) only updates the deadline: no heap operation at all.
+// When the alarm rings early, expireTimers sees that the deadline has moved
+// and re-files the connection. Only a deadline moved EARLIER pays for a heap
+// fix. The busy path of a keep-alive connection — idle, request, response,
+// idle — therefore touches the heap about once per IdleTimeout, not once per
+// request. nginx's timer tree is lazy in the same spirit.
+type timerHeap []*conn
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].alarm.Before(h[j].alarm) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx, h[j].heapIdx = i, j
+}
+func (h *timerHeap) Push(x any) {
+	c := x.(*conn)
+	c.heapIdx = len(*h)
+	*h = append(*h, c)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	c.heapIdx = -1
+	return c
+}
+
+// setTimer starts c's timer of kind k, measured from since. A limit of zero
+// means "no limit", and no timer.
+func (l *loop) setTimer(c *conn, k timerKind, since time.Time) {
+	d := l.timeoutOf(k)
+	if d <= 0 {
+		c.timer = noTimer
+		return
+	}
+	c.timer = k
+	c.deadline = since.Add(d)
+	switch {
+	case c.heapIdx < 0:
+		c.alarm = c.deadline
+		heap.Push(&l.timers, c)
+	case c.deadline.Before(c.alarm):
+		c.alarm = c.deadline
+		heap.Fix(&l.timers, c.heapIdx)
+	}
+}
+
+// stopTimer turns c's timer off. Its heap entry stays until its alarm, when
+// expireTimers drops it: cheaper than a removal on every request.
+func (l *loop) stopTimer(c *conn) { c.timer = noTimer }
+
+// removeTimer takes c out of the heap at once, for a connection being
+// closed and recycled.
+func (l *loop) removeTimer(c *conn) {
+	c.timer = noTimer
+	if c.heapIdx >= 0 {
+		heap.Remove(&l.timers, c.heapIdx)
+	}
+}
+
+// expireTimers acts on every deadline that has passed.
+func (l *loop) expireTimers() {
+	for len(l.timers) > 0 {
+		c := l.timers[0]
+		switch {
+		case c.alarm.After(l.now):
+			return // the earliest alarm is in the future: nothing else is due
+		case c.timer == noTimer:
+			heap.Pop(&l.timers)
+		case c.deadline.After(l.now):
+			c.alarm = c.deadline // the deadline moved on: re-file
+			heap.Fix(&l.timers, 0)
+		default:
+			heap.Pop(&l.timers)
+			k := c.timer
+			c.timer = noTimer
+			l.expire(c, k)
+		}
+	}
+	if l.acceptPaused && !l.acceptResume.After(l.now) {
+		l.resumeAccept()
+	}
+}
+
+// expire handles a connection whose limit ran out.
+func (l *loop) expire(c *conn, k timerKind) {
+	switch k {
+	case idleTimer, headerTimer:
+		// Session.Timeout counts the timeout and, when part of a request
+		// has arrived, prepares a 408 (RFC 9110 §15.5.9) to send before
+		// closing. An idle connection is simply closed.
+		if c.sess.Timeout(l.now) {
+			l.beginResponse(c)
+			c.state = fetchingFile
+			l.advance(c)
+			return
+		}
+	case writeTimer:
+		c.sess.Timeout(l.now) // counted; closeConn then aborts the response
+	}
+	l.closeConn(c)
+}
+
+// pollTimeout is how long the poller may sleep: until the earliest alarm,
+// or for ever (-1) when there is none.
+func (l *loop) pollTimeout() int {
+	var next time.Time
+	if len(l.timers) > 0 {
+		next = l.timers[0].alarm
+	}
+	if l.acceptPaused && (next.IsZero() || l.acceptResume.Before(next)) {
+		next = l.acceptResume
+	}
+	if next.IsZero() {
+		return -1
+	}
+	d := time.Until(next)
+	if d <= 0 {
+		return 0
+	}
+	// Round UP to whole milliseconds: rounding down would wake the loop
+	// just before the deadline, find nothing due, and sleep 0 ms again and
+	// again until it passed — a short busy loop.
+	return int((d + time.Millisecond - 1) / time.Millisecond)
+}

@@ -1,0 +1,117 @@
+package threaded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"serverlab/blocking"
+	"serverlab/servers"
+)
+
+// DefaultMaxOSThreads caps the OS-thread variant's connections when
+// cfg.MaxConns is 0. Each connection holds a thread, and Go's runtime kills
+// the whole process, not just the connection, when it needs more than
+// 10,000 threads (runtime/debug.SetMaxThreads). Refusing the 2001st client
+// keeps well away from that cliff, leaving room for the runtime's own
+// threads, and still lets a class see hundreds of threads in /proc.
+const DefaultMaxOSThreads = 2000
+
+// osServer is the OS-thread-per-connection variant: Apache's worker model.
+// Each connection gets a goroutine locked to its own OS thread, which runs
+// the blocking model's per-connection loop with blocking system calls.
+type osServer struct {
+	cfg   servers.Config
+	ln    *blocking.Listener
+	conns *tracker
+	pool  sync.Pool // *blocking.Conn, to reuse their buffers
+}
+
+func newOSThreads(cfg servers.Config) (*osServer, error) {
+	ln, err := blocking.Listen(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("threaded: %w", err)
+	}
+	max := cfg.MaxConns
+	if max == 0 {
+		max = DefaultMaxOSThreads
+	}
+	s := &osServer{cfg: cfg, ln: ln, conns: newTracker(max)}
+	s.pool.New = func() any { return blocking.NewConn(&s.cfg) }
+	return s, nil
+}
+
+// Addr is the address listened on.
+func (s *osServer) Addr() string { return s.ln.Addr() }
+
+// Serve is the seed's second loop with real threads: accept in blocking
+// mode, then start a thread to serve the connection.
+func (s *osServer) Serve() error {
+	if ok, err := s.conns.start(); !ok {
+		return err
+	}
+	defer s.conns.served()
+	for {
+		fd, c, err := s.acceptConn()
+		if errors.Is(err, blocking.ErrListenerStopped) {
+			return nil
+		}
+		if err != nil {
+			s.conns.fail(s.ln.Stop)
+			return err
+		}
+		go s.handleConn(c, fd) // "spawn a new thread doing handle_connection(socket)"
+	}
+}
+
+// acceptConn waits for the next connection the server may serve, refusing
+// (accepting and closing at once) those past the cap.
+func (s *osServer) acceptConn() (int, *blocking.Conn, error) {
+	for {
+		fd, err := s.ln.Accept()
+		if err != nil {
+			return -1, nil, err
+		}
+		c := s.pool.Get().(*blocking.Conn)
+		switch s.conns.admit(c) {
+		case admitted:
+			s.cfg.Stats.ConnAccepted()
+			return fd, c, nil
+		case refused:
+			s.cfg.Stats.ConnRefused()
+		}
+		unix.Close(fd)
+		s.pool.Put(c)
+	}
+}
+
+// handleConn is one connection's thread. LockOSThread wires this goroutine
+// to the thread it runs on, and no other goroutine may run there; the
+// blocking system calls inside Conn.Serve then hold that thread asleep in
+// the kernel, exactly as a thread-per-connection server in C does.
+//
+// (Without the lock the runtime would still give each goroutine asleep in
+// a system call a thread of its own; the lock makes it one thread per
+// connection for the connection's whole life, not only while it waits.)
+//
+// We never unlock: a goroutine that ends locked takes its thread with it,
+// so the process's thread count (Threads: in /proc/PID/status) rises and
+// falls with its connections for all to see. The price is a thread created
+// per connection; Apache keeps a pool of threads instead.
+func (s *osServer) handleConn(c *blocking.Conn, fd int) {
+	runtime.LockOSThread()
+	c.Serve(fd)
+	s.conns.leave(c)
+	s.pool.Put(c)
+}
+
+// Shutdown stops accepting, closes idle connections (shutdown(2) wakes their
+// threads from read), lets the responses under way finish until ctx is
+// done, then cuts off the rest.
+func (s *osServer) Shutdown(ctx context.Context) error {
+	return s.conns.shutdown(ctx, s.ln.Stop)
+}

@@ -1,0 +1,119 @@
+package tui
+
+import "time"
+
+// historyLen is how many intervals each target remembers: at the load
+// generator's 250 ms, a little over four minutes, more than the widest
+// chart can draw. Memory is fixed at historyLen samples per target.
+const historyLen = 1024
+
+// sample is one interval of one target, reduced to what the charts draw.
+type sample struct {
+	p50, p99        time.Duration
+	rps             float64
+	conns, inFlight int
+	hasServer       bool
+	srvOpen         int64
+	srvInFlight     int64
+	hasProc         bool
+	threads         int
+}
+
+func sampleOf(f Frame) sample {
+	s := sample{
+		p50: f.P50, p99: f.P99,
+		conns: f.Conns, inFlight: f.InFlight,
+		hasServer: f.HasServer, srvOpen: f.ServerOpen, srvInFlight: f.ServerInFlight,
+		hasProc: f.HasProc, threads: f.Threads,
+	}
+	if f.Interval > 0 {
+		s.rps = float64(f.Requests) / f.Interval.Seconds()
+	}
+	return s
+}
+
+// history is a ring of the last historyLen samples. Pushing never
+// allocates once the ring is full, so a dashboard left running all lesson
+// long uses the same memory at the end as after five minutes.
+type history struct {
+	buf   []sample
+	start int // index of the oldest sample once the ring is full
+}
+
+func (h *history) push(s sample) {
+	if len(h.buf) < historyLen {
+		h.buf = append(h.buf, s)
+		return
+	}
+	h.buf[h.start] = s
+	h.start = (h.start + 1) % historyLen
+}
+
+func (h *history) len() int { return len(h.buf) }
+
+// last returns the newest n samples (fewer if it has fewer), oldest first.
+func (h *history) last(n int) []sample {
+	n = min(n, len(h.buf))
+	out := make([]sample, n)
+	for i := range n {
+		out[i] = h.buf[(h.start+len(h.buf)-n+i)%len(h.buf)]
+	}
+	return out
+}
+
+func (h *history) reset() { h.buf, h.start = h.buf[:0], 0 }
+
+// target is everything the dashboard knows about one server.
+type target struct {
+	name   string
+	status Status
+	hist   history
+	last   Frame // the newest frame, for the numbers panel
+	seen   bool  // last holds a real frame
+
+	// Totals since the scenario started or the charts were reset.
+	requests    int64
+	errors      []ErrorCount
+	maxLatency  time.Duration
+	peakRSS     int64
+	peakThreads int
+}
+
+func (t *target) add(f Frame) {
+	t.hist.push(sampleOf(f))
+	t.last, t.seen = f, true
+	t.requests += f.Requests
+	t.maxLatency = max(t.maxLatency, f.Max)
+	t.peakRSS = max(t.peakRSS, f.RSS)
+	t.peakThreads = max(t.peakThreads, f.Threads)
+	for _, e := range f.Errors {
+		t.addErrors(e)
+	}
+}
+
+func (t *target) addErrors(e ErrorCount) {
+	if e.N == 0 {
+		return
+	}
+	for i := range t.errors {
+		if t.errors[i].Kind == e.Kind {
+			t.errors[i].N += e.N
+			return
+		}
+	}
+	t.errors = append(t.errors, e)
+}
+
+func (t *target) errorTotal() int64 {
+	var n int64
+	for _, e := range t.errors {
+		n += e.N
+	}
+	return n
+}
+
+func (t *target) reset() {
+	t.hist.reset()
+	t.last, t.seen = Frame{}, false
+	t.requests, t.errors, t.maxLatency, t.peakRSS, t.peakThreads = 0, nil, 0, 0, 0
+}

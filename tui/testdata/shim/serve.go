@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"serverlab/blocking"
+	"serverlab/demosite"
+	"serverlab/evloop"
+	"serverlab/servers"
+	"serverlab/threaded"
+)
+
+// models maps each model's name to its constructor. All three take the same
+// Config and give the same Server interface: that is what makes them
+// interchangeable under the same tests, load and dashboard.
+var models = map[string]func(servers.Config) (servers.Server, error){
+	"blocking": blocking.New,
+	"threaded": threaded.New,
+	"evloop":   evloop.New,
+}
+
+// Default protections for the models that can afford them. The blocking
+// model gets none by default, on purpose: its freeze under a slow client is
+// the lesson, and a timeout would hide it.
+var protectedDefaults = servers.Limits{
+	HeaderTimeout: 10 * time.Second,
+	IdleTimeout:   60 * time.Second,
+	WriteTimeout:  30 * time.Second,
+}
+
+// shutdownGrace is how long responses under way may take to finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+// serveFlags are the parsed flags of `serverlab serve`.
+type serveFlags struct {
+	model, addr, root string
+	diskDelay         time.Duration
+	cfg               servers.Config
+	controlFd         int
+}
+
+func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
+	fs.StringVar(&f.model, "model", "evloop", "server model: "+strings.Join(modelNames(), ", "))
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "loopback address to listen on (port 0 picks a free one)")
+	fs.StringVar(&f.root, "root", "", "folder to serve (default: the built-in demo site, in a temporary folder)")
+	fs.DurationVar(&f.diskDelay, "disk-delay", 0, "simulated delay before every file read (turns sendfile off)")
+	l := &f.cfg.Limits
+	fs.DurationVar(&l.HeaderTimeout, "header-timeout", 0, "time to receive a whole request head; 0 off (default 10s, blocking: off)")
+	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, "close keep-alive connections idle this long; 0 off (default 60s, blocking: off)")
+	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, "end a connection whose writes make no progress this long; 0 off (default 30s, blocking: off)")
+	fs.IntVar(&l.MaxConns, "max-conns", 0, "refuse connections beyond this many open at once; 0 no cap")
+	fs.BoolVar(&f.cfg.OSThreads, "osthreads", false, "threaded: one OS thread per connection, blocking syscalls")
+	fs.IntVar(&f.cfg.Loops, "loops", 1, "evloop: number of event loops (SO_REUSEPORT)")
+	fs.StringVar(&f.cfg.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
+	fs.IntVar(&f.cfg.DiskWorkers, "disk-workers", 0, "evloop: threads that read files for the loop; 0: the loop reads itself")
+	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
+	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see bench)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if _, ok := models[f.model]; !ok {
+		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(modelNames(), ", "))
+	}
+	if f.cfg.Poller != "epoll" && f.cfg.Poller != "poll" {
+		return nil, fmt.Errorf("unknown poller %q (want epoll or poll)", f.cfg.Poller)
+	}
+	if f.cfg.Loops < 1 || f.cfg.DiskWorkers < 0 || l.MaxConns < 0 || f.diskDelay < 0 {
+		return nil, errors.New("-loops must be at least 1; -disk-workers, -max-conns and -disk-delay not negative")
+	}
+	f.cfg.NoSendfile = !*sendfile
+	// A protection the user did not set takes the model's default.
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.model != "blocking" {
+		if !set["header-timeout"] {
+			l.HeaderTimeout = protectedDefaults.HeaderTimeout
+		}
+		if !set["idle-timeout"] {
+			l.IdleTimeout = protectedDefaults.IdleTimeout
+		}
+		if !set["write-timeout"] {
+			l.WriteTimeout = protectedDefaults.WriteTimeout
+		}
+	}
+	return f, nil
+}
+
+func modelNames() []string {
+	names := make([]string, 0, len(models))
+	for n := range models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// runServe is `serverlab serve`.
+func runServe(args []string, stdout, stderr io.Writer) int {
+	f, err := parseServeFlags(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "serverlab serve: %v\n", err)
+		return 2
+	}
+	if err := serve(f, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "serverlab serve: %v\n", err)
+		var ce controlError
+		if errors.As(err, &ce) {
+			return 3
+		}
+		return 1
+	}
+	return 0
+}
+
+func serve(f *serveFlags, stdout, stderr io.Writer) error {
+	root := f.root
+	if root == "" {
+		dir, remove, err := demosite.Temp()
+		if err != nil {
+			return err
+		}
+		defer remove()
+		root = dir
+	}
+	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: f.diskDelay})
+	if err != nil {
+		return err
+	}
+	defer site.Close()
+
+	f.cfg.Addr, f.cfg.Site, f.cfg.Stats = f.addr, site, servers.NewStats()
+	srv, err := models[f.model](f.cfg)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", f.model, err)
+	}
+	fmt.Fprintf(stdout, "serverlab %s listening on http://%s (root %s)\n", f.model, srv.Addr(), root)
+
+	// Three things end a server: a signal, the parent closing the control
+	// channel, or the server failing by itself.
+	stop := make(chan error, 2)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		stop <- nil
+	}()
+	if f.controlFd >= 0 {
+		ctl := os.NewFile(uintptr(f.controlFd), "control")
+		defer ctl.Close()
+		go func() { stop <- answerControl(ctl, f.model, f.cfg.Stats) }()
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+
+	var reason error
+	select {
+	case err := <-served:
+		return fmt.Errorf("%s stopped: %w", f.model, err)
+	case reason = <-stop:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	go func() {
+		// A second signal means "now": don't make a teacher wait.
+		<-sigs
+		cancel()
+	}()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "serverlab serve: shutdown: %v\n", err)
+	}
+	if err := <-served; err != nil {
+		return fmt.Errorf("%s: %w", f.model, err)
+	}
+	return reason
+}
+
+// controlError is a parent's protocol error on the control channel: the
+// process exits 3 rather than guess what the parent meant.
+type controlError struct{ line string }
+
+func (e controlError) Error() string {
+	return fmt.Sprintf("control channel: unknown command %q", e.line)
+}
+
+// answerControl serves the stats channel of a parent process (bench or the
+// dashboard): "stats" gets one JSON line of counters. It returns nil when
+// the parent closes the channel — it has gone, so this server should too —
+// and a controlError when the parent says something it does not understand.
+func answerControl(ctl io.ReadWriter, model string, stats *servers.Stats) error {
+	sc := bufio.NewScanner(ctl)
+	for sc.Scan() {
+		switch line := strings.TrimSpace(sc.Text()); line {
+		case "stats":
+			snap := stats.Snapshot()
+			snap.Model = model
+			b, _ := json.Marshal(snap) // a struct of numbers cannot fail to marshal
+			if _, err := ctl.Write(append(b, '\n')); err != nil {
+				return nil // the parent went away mid-answer
+			}
+		default:
+			return controlError{line: line}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		// Garbage longer than a line, or a broken channel: either way,
+		// the parent can no longer talk to us.
+		return controlError{line: err.Error()}
+	}
+	return nil
+}
