@@ -215,25 +215,9 @@ func (c *Conn) setIdle(idle bool) bool {
 }
 
 // readTimeout is how long the next read may wait (0: for ever), or !ok if
-// the deadline has already passed.
-//
-// The rules (the threaded model keeps the same ones):
-//   - an idle connection, waiting for a request to begin, may wait
-//     IdleTimeout from when it became idle;
-//   - a request head must be complete HeaderTimeout after it began; on a new
-//     connection it begins at accept, so that a client that connects and
-//     says nothing is a slow request, not an idle keep-alive connection.
+// the deadline has already passed, by the rules of servers.Limits.ReadDeadline.
 func (c *Conn) readTimeout(idle bool) (d time.Duration, ok bool) {
-	var deadline time.Time
-	lim := &c.cfg.Limits
-	if idle && lim.IdleTimeout > 0 {
-		deadline = c.idleSince.Add(lim.IdleTimeout)
-	}
-	if (!idle || c.fresh) && lim.HeaderTimeout > 0 {
-		if h := c.headStart.Add(lim.HeaderTimeout); deadline.IsZero() || h.Before(deadline) {
-			deadline = h
-		}
-	}
+	deadline := c.cfg.Limits.ReadDeadline(idle, c.fresh, c.idleSince, c.headStart)
 	if deadline.IsZero() {
 		return 0, true
 	}

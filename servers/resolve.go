@@ -257,7 +257,7 @@ func (s *Site) openBeneath(rel string) (int, error) {
 			return fd, nil
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.EAGAIN):
 			continue // openat2 may ask to be retried under rename races
-		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENAMETOOLONG):
 			return -1, errNotFound
 		case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP),
 			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):

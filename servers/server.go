@@ -68,3 +68,24 @@ type Limits struct {
 func (c *Config) UseSendfile() bool {
 	return !c.NoSendfile && c.Site.DiskDelay() == 0
 }
+
+// ReadDeadline is when a connection's next read must give up (zero: never).
+// The rules, shared by every model so that they protect alike:
+//   - an idle connection, waiting for a request to begin, may wait
+//     IdleTimeout from when it became idle (idleSince);
+//   - a request head must be complete HeaderTimeout after it began
+//     (headStart). On a new connection (fresh) it begins at accept, so that
+//     a client that connects and says nothing is a slow request, not an
+//     idle keep-alive connection.
+func (l *Limits) ReadDeadline(idle, fresh bool, idleSince, headStart time.Time) time.Time {
+	var deadline time.Time
+	if idle && l.IdleTimeout > 0 {
+		deadline = idleSince.Add(l.IdleTimeout)
+	}
+	if (!idle || fresh) && l.HeaderTimeout > 0 {
+		if h := headStart.Add(l.HeaderTimeout); deadline.IsZero() || h.Before(deadline) {
+			deadline = h
+		}
+	}
+	return deadline
+}

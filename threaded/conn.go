@@ -141,24 +141,9 @@ func (c *conn) setIdle(idle bool) bool {
 }
 
 // readDeadline is when the next read must give up (zero: never), by the
-// same rules as the blocking model's readTimeout:
-//   - an idle connection, waiting for a request to begin, may wait
-//     IdleTimeout from when it became idle;
-//   - a request head must be complete HeaderTimeout after it began; on a new
-//     connection it begins at accept, so that a client that connects and
-//     says nothing is a slow request, not an idle keep-alive connection.
+// rules of servers.Limits.ReadDeadline, which the other models share.
 func (c *conn) readDeadline(idle bool) time.Time {
-	var deadline time.Time
-	lim := &c.srv.cfg.Limits
-	if idle && lim.IdleTimeout > 0 {
-		deadline = c.idleSince.Add(lim.IdleTimeout)
-	}
-	if (!idle || c.fresh) && lim.HeaderTimeout > 0 {
-		if h := c.headStart.Add(lim.HeaderTimeout); deadline.IsZero() || h.Before(deadline) {
-			deadline = h
-		}
-	}
-	return deadline
+	return c.srv.cfg.Limits.ReadDeadline(idle, c.fresh, c.idleSince, c.headStart)
 }
 
 // respond sends the response the session decided, head then body, and

@@ -12,10 +12,20 @@ import (
 // connection over package net, or with cfg.OSThreads an OS thread per
 // connection over blocking system calls.
 func New(cfg servers.Config) (servers.Server, error) {
+	// Each branch checks its error itself: returning a nil *osServer
+	// straight through would make a non-nil servers.Server holding nil.
 	if cfg.OSThreads {
-		return newOSThreads(cfg)
+		s, err := newOSThreads(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
-	return newGoroutines(cfg)
+	s, err := newGoroutines(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // stopper is what Shutdown needs of a connection, whichever variant serves

@@ -608,3 +608,17 @@ func TestShutdownBeforeServe(t *testing.T) {
 		}
 	})
 }
+
+func TestNewFailsCleanly(t *testing.T) {
+	forEachVariant(t, func(t *testing.T, osThreads bool) {
+		site, err := servers.NewSite(siteDir, servers.SiteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer site.Close()
+		srv, err := New(servers.Config{Addr: "not an address", Site: site, Stats: servers.NewStats(), OSThreads: osThreads})
+		if err == nil || srv != nil {
+			t.Fatalf("New with a bad address: %v, %v; want nil and an error", srv, err)
+		}
+	})
+}
