@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/serverlab
 
-.PHONY: all build demo test lint vet fmtcheck fuzz bench bench-peers tools clean
+.PHONY: all build demo test lint vet fmtcheck fuzz docs bench bench-peers tools clean
 
 all: build
 
@@ -31,6 +31,10 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test ./servers -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./servers -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME)
+
+# The annotated-source site in docs/annotated (never edit those pages by hand).
+docs:
+	$(GO) run ./docs/annotate -out docs/annotated
 
 # Tools the peer comparison needs, installed with apt when missing.
 tools:

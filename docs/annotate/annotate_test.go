@@ -15,6 +15,72 @@ import (
 // runs in the package's folder).
 const repoRoot = "../.."
 
+// snapshot is a copy of the packages' source taken when the tests start,
+// and snapshotSite the site built from it. The packages are edited by
+// other people while these tests run, so tests that compare a page with
+// its source, or one build with another, use the copy. Both are set once,
+// in TestMain, and only read afterwards.
+var (
+	snapshot     string
+	snapshotSite map[string][]byte
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "annotate-snapshot")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	snapshot = dir
+	if err := copySource(repoRoot, dir, strings.Split(defaultPkgs, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	snapshotSite, err = build(dir, strings.Split(defaultPkgs, ","))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// copySource copies go.mod and the .go files of dirs from root to dst.
+func copySource(root, dst string, dirs []string) error {
+	names := []string{"go.mod"}
+	for _, d := range dirs {
+		found, err := filepath.Glob(filepath.Join(root, d, "*.go"))
+		if err != nil {
+			return err
+		}
+		for _, f := range found {
+			r, err := filepath.Rel(root, f)
+			if err != nil {
+				return err
+			}
+			names = append(names, r)
+		}
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if os.IsNotExist(err) {
+			continue // deleted by its author a moment ago
+		}
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		p := filepath.Join(dst, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+	}
+	return nil
+}
+
 // TestPagesUpToDate regenerates the site and compares it byte for byte
 // with the committed docs/annotated: the pages must never be edited by
 // hand, nor left behind when the source changes.
@@ -51,23 +117,18 @@ func TestPagesUpToDate(t *testing.T) {
 	}
 }
 
-// TestDeterministic builds the site twice: any map-order or clock leak
-// would make the staleness test flaky.
+// TestDeterministic builds the site twice from one snapshot of the
+// source: any map-order or clock leak would make the staleness test flaky.
 func TestDeterministic(t *testing.T) {
-	dirs := strings.Split(defaultPkgs, ",")
-	a, err := build(repoRoot, dirs)
+	again, err := build(snapshot, strings.Split(defaultPkgs, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := build(repoRoot, dirs)
-	if err != nil {
-		t.Fatal(err)
+	if len(snapshotSite) < 3 || len(snapshotSite) != len(again) {
+		t.Fatalf("two builds made %d and %d files", len(snapshotSite), len(again))
 	}
-	if len(a) != len(b) {
-		t.Fatalf("two builds made %d and %d files", len(a), len(b))
-	}
-	for name, page := range a {
-		if !bytes.Equal(page, b[name]) {
+	for name, page := range snapshotSite {
+		if !bytes.Equal(page, again[name]) {
 			t.Errorf("%s differs between two builds", name)
 		}
 	}
@@ -177,19 +238,15 @@ func TestSections(t *testing.T) {
 // TestEveryLineHasAnchor checks the promise the lessons rely on: every
 // line of every file, code, comment or blank, has exactly one #L anchor.
 func TestEveryLineHasAnchor(t *testing.T) {
-	site, err := build(repoRoot, strings.Split(defaultPkgs, ","))
-	if err != nil {
-		t.Fatal(err)
-	}
 	id := regexp.MustCompile(`id="L(\d+)"`)
 	pages := 0
-	for name, page := range site {
+	for name, page := range snapshotSite {
 		src, ok := sourceOf(name)
 		if !ok {
 			continue
 		}
 		pages++
-		b, err := os.ReadFile(filepath.Join(repoRoot, src))
+		b, err := os.ReadFile(filepath.Join(snapshot, src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,6 +318,8 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 	core, model, index := string(site["core/core.go.html"]), string(site["model/model.go.html"]), string(site["index.html"])
 	for _, want := range []string{
 		`<a href="#L10">Session.Next</a>`,
+		`<span class="src-anchor" id="Session.Next"></span><span class="src-line" id="L10">`,
+		`<span class="src-anchor" id="Limit"></span><span class="src-line" id="L13">`,
 		`<a href="#L13">Limit</a>`,
 		`<em>one</em>`,
 		`&quot;serverlab &lt;model&gt; listening&quot;`,

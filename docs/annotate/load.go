@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -86,6 +87,11 @@ func loadPkg(root, dir string) (*pkg, error) {
 	if len(p.files) == 0 {
 		return nil, nil
 	}
+	// doc.go, where a package introduces itself, is read first; the rest
+	// keep name order.
+	sort.SliceStable(p.files, func(i, j int) bool {
+		return p.files[i].name == "doc.go" && p.files[j].name != "doc.go"
+	})
 	return p, nil
 }
 

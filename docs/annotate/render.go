@@ -7,7 +7,10 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/chroma/v2"
 	"github.com/alecthomas/chroma/v2/lexers"
@@ -28,7 +31,7 @@ type site struct {
 	md     goldmark.Markdown
 }
 
-// page is one output file: its slash path under the output folder.
+// A page is the HTML page made from one source file.
 type page struct {
 	pkg  *pkg
 	file *file
@@ -46,6 +49,10 @@ func build(root string, dirs []string) (map[string][]byte, error) {
 	}
 	s := &site{module: mod, md: newMarkdown()}
 	for _, d := range dirs {
+		d = strings.Trim(path.Clean(strings.TrimSpace(d)), "/")
+		if d == "" || d == "." {
+			continue
+		}
 		p, err := loadPkg(root, d)
 		if err != nil {
 			return nil, err
@@ -64,19 +71,34 @@ func build(root string, dirs []string) (map[string][]byte, error) {
 		"index.html": s.index(),
 		"style.css":  []byte(stylesheet()),
 	}
+	// Highlighting is most of the work and each page is independent, so
+	// the pages are rendered on every core. Each worker has its own
+	// Markdown renderer, since goldmark does not promise to be safe for
+	// concurrent use; results go to fixed slots, so the order of finishing
+	// changes nothing.
+	done := make([][]byte, len(pages))
+	errs := make([]error, len(pages))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(pages), 1)) {
+		w := *s
+		w.md = newMarkdown()
+		wg.Go(func() {
+			for i := range work {
+				done[i], errs[i] = w.filePage(pages, i)
+			}
+		})
+	}
+	for i := range pages {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 	for i, pg := range pages {
-		var prev, next *page
-		if i > 0 {
-			prev = &pages[i-1]
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if i+1 < len(pages) {
-			next = &pages[i+1]
-		}
-		b, err := s.filePage(pg, prev, next)
-		if err != nil {
-			return nil, err
-		}
-		out[pg.path] = b
+		out[pg.path] = done[i]
 	}
 	return out, nil
 }
@@ -200,100 +222,187 @@ func rel(fromDir, target string) string {
 // "internal-sock".
 func anchorName(dir string) string { return strings.ReplaceAll(dir, "/", "-") }
 
-// filePage renders one source file as docco sections.
-func (s *site) filePage(pg page, prev, next *page) ([]byte, error) {
-	p, f := pg.pkg, pg.file
-	dir := p.dir
-	lines, err := highlight(f.src)
+// filePage renders one source file: a header to find the way around, one
+// row per docco section, and a footer linking the file's neighbours in
+// reading order, so that the site can be read through like a book.
+func (s *site) filePage(pages []page, i int) ([]byte, error) {
+	pg := pages[i]
+	lines, err := highlight(pg.file.src)
 	if err != nil {
-		return nil, fmt.Errorf("highlight %s/%s: %w", p.dir, f.name, err)
+		return nil, fmt.Errorf("highlight %s: %w", pg.path, err)
 	}
-	srcLines := splitLines(f.src)
-	title := p.dir + "/" + f.name
-
 	var b bytes.Buffer
-	s.head(&b, title+" — serverlab annotated source", rel(dir, "style.css"))
+	writeHead(&b, pg.pkg.dir+"/"+pg.file.name+" — serverlab annotated source", rel(pg.pkg.dir, "style.css"))
+	writeHeader(&b, pg)
+	b.WriteString("<main class=\"page\">\n")
+	src := splitLines(pg.file.src)
+	names := declAnchors(pg)
+	for _, sec := range sections(pg.file.src) {
+		s.writeSection(&b, pg, sec, src, lines, names)
+	}
+	b.WriteString("</main>\n")
+	writeFooter(&b, pages, i)
+	return b.Bytes(), nil
+}
+
+// writeHeader writes where the page is (site, package, file) and the
+// package's other files.
+func writeHeader(b *bytes.Buffer, pg page) {
+	p, f := pg.pkg, pg.file
+	index := rel(p.dir, "index.html")
 	b.WriteString(`<header class="top">` + "\n")
-	fmt.Fprintf(&b, `<nav class="crumbs"><a href="%s">serverlab</a> / <a href="%s#pkg-%s">%s</a> / <strong>%s</strong></nav>`+"\n",
-		rel(dir, "index.html"), rel(dir, "index.html"), anchorName(p.dir), esc(p.dir), esc(f.name))
+	fmt.Fprintf(b, `<nav class="crumbs"><a href="%s">serverlab</a> / <a href="%s#pkg-%s">%s</a> / <strong>%s</strong></nav>`+"\n",
+		index, index, anchorName(p.dir), esc(p.dir), esc(f.name))
 	b.WriteString(`<nav class="files" aria-label="files of this package">`)
 	for i, g := range p.files {
 		if i > 0 {
 			b.WriteString(` <span class="sep">·</span> `)
 		}
 		if g == f {
-			fmt.Fprintf(&b, `<span class="current" aria-current="page">%s</span>`, esc(g.name))
+			fmt.Fprintf(b, `<span class="current" aria-current="page">%s</span>`, esc(g.name))
 		} else {
-			fmt.Fprintf(&b, `<a href="%s.html">%s</a>`, esc(g.name), esc(g.name))
+			fmt.Fprintf(b, `<a href="%s.html">%s</a>`, esc(g.name), esc(g.name))
 		}
 	}
-	b.WriteString("</nav>\n</header>\n<main class=\"page\">\n")
+	b.WriteString("</nav>\n</header>\n")
+}
 
-	for _, sec := range sections(f.src) {
-		cls := "docs"
-		if sec.inner {
-			cls += " inner"
+// declAnchors gives the names declared in a file by the line that
+// declares them: "Session", "Session.Next", "Request.Path". Each becomes
+// an anchor too, so a lesson can link to evloop/conn.go.html#conn.advance
+// and the link checker will notice when the function is renamed; a line
+// number keeps no such promise when the code above it grows.
+func declAnchors(pg page) map[int][]string {
+	names := map[int][]string{}
+	for name, at := range pg.pkg.decls {
+		if at.file == pg.file.name && !lineID.MatchString(name) {
+			names[at.line] = append(names[at.line], name)
 		}
-		if sec.doc == "" {
-			cls += " empty"
-		}
-		// A section that starts at the left margin (a declaration's doc
-		// comment, or a note between declarations) begins a new topic;
-		// the page rules a faint line above it.
-		sc := "sec"
-		if !sec.inner && sec.doc != "" {
-			sc += " topic"
-		}
-		b.WriteString(`<div class="` + sc + `">` + "\n" + `<div class="` + cls + `">`)
-		for _, l := range sec.docLines {
-			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, l)
-		}
-		if sec.doc != "" {
-			b.WriteString("\n")
-			b.Write(s.markdown(sec.doc, p, f, dir))
-		}
-		b.WriteString(`</div>` + "\n" + `<div class="code"><pre class="chroma">`)
-		// Blank lines at either end of a section only push the code away
-		// from its commentary; they keep their anchors but take no room.
-		from, to := sec.from, sec.to
-		for from < to && isBlank(srcLines[from-1]) {
-			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, from)
-			from++
-		}
-		trail := to
-		for trail > from && isBlank(srcLines[trail-2]) {
-			trail--
-		}
-		for l := from; l < trail; l++ {
-			fmt.Fprintf(&b, `<span class="src-line" id="L%d"><a class="src-num" href="#L%d">%d</a><span class="src-code">`, l, l, l)
-			if l-1 < len(lines) {
-				writeTokens(&b, lines[l-1])
-			}
-			b.WriteString("\n</span></span>")
-		}
-		for l := trail; l < to; l++ {
-			fmt.Fprintf(&b, `<span class="src-anchor" id="L%d"></span>`, l)
-		}
-		b.WriteString("</pre></div>\n</div>\n")
 	}
-	b.WriteString("</main>\n<footer class=\"bottom\">\n<nav class=\"turn\">")
-	if prev != nil {
-		fmt.Fprintf(&b, `<a rel="prev" href="%s">← %s</a>`, rel(dir, prev.path), esc(prev.pkg.dir+"/"+prev.file.name))
+	for _, n := range names {
+		sort.Strings(n)
 	}
-	fmt.Fprintf(&b, `<a href="%s">contents</a>`, rel(dir, "index.html"))
-	if next != nil {
-		fmt.Fprintf(&b, `<a rel="next" href="%s">%s →</a>`, rel(dir, next.path), esc(next.pkg.dir+"/"+next.file.name))
+	return names
+}
+
+// lineID matches the anchors kept for line numbers.
+var lineID = regexp.MustCompile(`^L[0-9]+$`)
+
+// writeSection writes one row: commentary left, code right. src holds the
+// file's lines and toks their highlighted tokens, both indexed by line-1;
+// names are the declaration anchors by line.
+func (s *site) writeSection(b *bytes.Buffer, pg page, sec section, src []string, toks [][]chroma.Token, names map[int][]string) {
+	// A section that starts at the left margin (a declaration's doc
+	// comment, or a note between declarations) begins a new topic, and
+	// the stylesheet rules a faint line above it.
+	row, docs := "sec", "docs"
+	if !sec.inner && sec.doc != "" {
+		row += " topic"
+	}
+	if hasWideBlock(sec.doc) {
+		row += " wide"
+	}
+	if sec.inner {
+		docs += " inner"
+	}
+	if sec.doc == "" {
+		docs += " empty"
+	}
+	b.WriteString(`<div class="` + row + `">` + "\n" + `<div class="` + docs + `">`)
+	for _, l := range sec.docLines {
+		writeAnchor(b, l)
+	}
+	if sec.doc != "" {
+		b.WriteString("\n")
+		b.Write(s.markdown(sec.doc, pg.pkg, pg.file, pg.pkg.dir))
+	}
+	b.WriteString(`</div>` + "\n" + `<div class="code"><pre class="chroma">`)
+	// Blank lines at either end of a section only push the code away
+	// from its commentary: they keep their anchors but take no room.
+	from, to := sec.from, sec.to
+	for from < to && isBlank(src[from-1]) {
+		writeAnchor(b, from)
+		from++
+	}
+	end := to
+	for end > from && isBlank(src[end-2]) {
+		end--
+	}
+	for l := from; l < end; l++ {
+		for _, name := range names[l] {
+			fmt.Fprintf(b, `<span class="src-anchor" id="%s"></span>`, esc(name))
+		}
+		fmt.Fprintf(b, `<span class="src-line" id="L%d"><a class="src-num" href="#L%d">%d</a><span class="src-code">`, l, l, l)
+		if l-1 < len(toks) {
+			writeTokens(b, toks[l-1])
+		}
+		b.WriteString("\n</span></span>")
+	}
+	for l := end; l < to; l++ {
+		writeAnchor(b, l)
+	}
+	b.WriteString("</pre></div>\n</div>\n")
+}
+
+// writeAnchor writes an empty target for a line the code column does not
+// show (a comment, or a blank line at a section's edge), so that every
+// line number has an anchor.
+func writeAnchor(b *bytes.Buffer, line int) {
+	fmt.Fprintf(b, `<span class="src-anchor" id="L%d"></span>`, line)
+}
+
+// writeFooter links the previous and next files in reading order.
+func writeFooter(b *bytes.Buffer, pages []page, i int) {
+	pg := pages[i]
+	dir := pg.pkg.dir
+	b.WriteString("<footer class=\"bottom\">\n<nav class=\"turn\">")
+	if i > 0 {
+		prev := pages[i-1]
+		fmt.Fprintf(b, `<a rel="prev" href="%s">← %s</a>`, rel(dir, prev.path), esc(prev.pkg.dir+"/"+prev.file.name))
+	}
+	fmt.Fprintf(b, `<a href="%s">contents</a>`, rel(dir, "index.html"))
+	if i+1 < len(pages) {
+		next := pages[i+1]
+		fmt.Fprintf(b, `<a rel="next" href="%s">%s →</a>`, rel(dir, next.path), esc(next.pkg.dir+"/"+next.file.name))
 	}
 	b.WriteString("</nav>\n")
-	fmt.Fprintf(&b, "<p>Made by <code>docs/annotate</code> from <code>%s</code>. Do not edit this page: change the Go file and run <code>make docs</code>.</p>\n", esc(title))
+	fmt.Fprintf(b, "<p>Made by <code>docs/annotate</code> from <code>%s</code>. Do not edit this page: change the Go file and run <code>make docs</code>.</p>\n",
+		esc(dir+"/"+pg.file.name))
 	b.WriteString("</footer>\n</body>\n</html>\n")
-	return b.Bytes(), nil
+}
+
+// wideBlock is the widest preformatted line, in columns, that fits the
+// commentary column beside the code. Wider diagrams and examples would
+// need a scroll bar there; their sections are laid out one above the
+// other instead, so a student sees the whole picture at once.
+const wideBlock = 64
+
+// hasWideBlock reports whether commentary holds a code block (a Go doc
+// comment's tab-indented lines) wider than wideBlock.
+func hasWideBlock(doc string) bool {
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		width := 0
+		for _, r := range line[1:] {
+			if r == '\t' {
+				width += 4 - width%4
+			} else {
+				width++
+			}
+		}
+		if width > wideBlock {
+			return true
+		}
+	}
+	return false
 }
 
 // index renders the contents page.
 func (s *site) index() []byte {
 	var b bytes.Buffer
-	s.head(&b, "serverlab — annotated source", "style.css")
+	writeHead(&b, "serverlab — annotated source", "style.css")
 	b.WriteString(`<main class="index">
 <h1>serverlab, the annotated source</h1>
 <p>Each page is one Go file of serverlab laid out as docco lays out source:
@@ -302,7 +411,10 @@ the code it explains. Start with <code>servers</code>, the core every model
 shares, then read the models, which differ only in how they wait for their
 sockets.</p>
 <p>Every line has an anchor: line 42 of <code>evloop/loop.go</code> is
-<code>evloop/loop.go.html#L42</code>, the kind of link the lessons use.
+<code>evloop/loop.go.html#L42</code>. So does every package-level name, by
+the name Go's documentation uses for it (<code>#Session</code>,
+<code>#Session.Next</code>, <code>#conn.advance</code>): a link by name
+still points at the right code after the lines above it have changed.
 These pages are generated from the source by <code>docs/annotate</code>;
 to change one, change the comment in the Go file and run
 <code>make docs</code>.</p>
@@ -325,8 +437,8 @@ to change one, change the comment in the Go file and run
 	return b.Bytes()
 }
 
-// head writes the document head shared by all pages.
-func (s *site) head(b *bytes.Buffer, title, css string) {
+// writeHead writes the document head shared by all pages.
+func writeHead(b *bytes.Buffer, title, css string) {
 	fmt.Fprintf(b, `<!DOCTYPE html>
 <html lang="en">
 <head>

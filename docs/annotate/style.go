@@ -69,6 +69,9 @@ code, pre, kbd {
   grid-template-columns: minmax(0, min(40%, 38em)) minmax(0, 1fr);
 }
 .sec + .sec.topic { border-top: 1px solid var(--topic-rule); }
+.sec.wide { grid-template-columns: minmax(0, 1fr); }
+.sec.wide .docs { max-width: 60em; }
+.sec.wide .code { border-left: none; border-top: 1px solid var(--border); }
 .docs {
   padding: 0.9em 1.6em 0.6em 1.5em;
   overflow-wrap: break-word;
@@ -91,7 +94,7 @@ code, pre, kbd {
   border-radius: 4px;
 }
 .docs pre {
-  font-size: 0.82em;
+  font-size: 0.8em;
   line-height: 1.45;
   background: var(--code-bg);
   border: 1px solid var(--border);
@@ -116,7 +119,7 @@ code, pre, kbd {
   background: transparent;
 }
 .src-line { display: flex; min-width: max-content; }
-.src-line:target { background: var(--target); }
+.src-line:target, .src-anchor:target + .src-line { background: var(--target); }
 .src-anchor { display: block; height: 0; }
 .src-line, .src-anchor { scroll-margin-top: 3em; }
 .src-num {
