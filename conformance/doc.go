@@ -13,19 +13,28 @@
 // model's I/O code, because parsing, paths and headers all come from the
 // shared core in package servers.
 //
-// The suite has three parts:
+// The suite is in five files:
 //
 //   - rows_test.go: the table of request/response rules (status codes, limits,
 //     keep-alive, pipelining, HEAD, Range, If-Modified-Since, MIME types,
 //     path traversal in every form we know of).
-//   - conformance_test.go: the runner, and the behaviours a table row cannot
-//     express — a 64 MiB download checked byte for byte, clients that reset
-//     mid-body, 200 clients at once, Go's net/http client reusing its
-//     connection, and a graceful shutdown.
+//   - conformance_test.go: the runner, and the checks every response must
+//     pass whatever the row (Server, Date, Content-Length, Content-Type,
+//     Last-Modified, Connection, and never a byte of the secret).
+//   - behaviours_test.go: what a row cannot express — a 64 MiB download
+//     checked byte for byte, a slow reader, clients that reset or leave
+//     mid-answer, 200 clients at once, Go's net/http client reusing its
+//     connection, the server's own counters, and a graceful shutdown.
+//   - variants_test.go: the servers it runs, each model and each flag that
+//     changes how a model does I/O.
 //   - site_test.go and helpers_test.go: the site every variant serves (with
 //     a secret file outside its root that must never leak) and a deliberately
-//     small HTTP/1.1 response reader, so that the test does not trust the
-//     very library whose behaviour it checks.
+//     small, strict HTTP/1.1 response reader, so that the suite depends on no
+//     HTTP library to judge the servers (net/http is used once, as a client
+//     the servers must satisfy, not as a judge).
+//
+// After every test, no goroutine may be left running: a server that has
+// shut down owns nothing any more.
 //
 // Run it with
 //
@@ -33,5 +42,5 @@
 //
 // and a single model or rule with, for example,
 //
-//	go test ./conformance -run 'TestConformance/evloop-poll/pipelining'
+//	go test ./conformance -run 'TestConformance/evloop-poll/pipelined'
 package conformance

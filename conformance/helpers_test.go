@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/textproto"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ const ioTimeout = 20 * time.Second
 
 // closeTimeout is how long a connection that should be closed may stay open.
 // Only a failing server ever makes the suite wait that long.
-const closeTimeout = 5 * time.Second
+const closeTimeout = 10 * time.Second
 
 // client is one raw TCP connection to the server under test.
 type client struct {
@@ -108,14 +109,16 @@ type response struct {
 
 // get returns the only value of a header field, or "" if it is absent.
 func (r *response) get(name string) string {
-	if v := r.header[canonical(name)]; len(v) > 0 {
+	if v := r.header[textproto.CanonicalMIMEHeaderKey(name)]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
 // has reports whether a header field is present.
-func (r *response) has(name string) bool { return len(r.header[canonical(name)]) > 0 }
+func (r *response) has(name string) bool {
+	return len(r.header[textproto.CanonicalMIMEHeaderKey(name)]) > 0
+}
 
 // contentLength returns the Content-Length, or -1 if it is absent.
 func (r *response) contentLength() (int64, error) {
@@ -159,7 +162,7 @@ func (c *client) readHead() (*response, error) {
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("malformed header line %q", line)
 		}
-		name = canonical(name)
+		name = textproto.CanonicalMIMEHeaderKey(name)
 		r.header[name] = append(r.header[name], strings.Trim(value, " \t"))
 	}
 }
@@ -252,21 +255,6 @@ func (r *response) statusLine() string {
 	return fmt.Sprintf("%s %d %s", r.proto, r.status, r.reason)
 }
 
-// canonical is the header name with each word capitalised, so lookups do
-// not depend on the case the server chose (field names are
-// case-insensitive, RFC 9110 §5.1).
-func canonical(name string) string {
-	b := []byte(strings.ToLower(name))
-	upper := true
-	for i, c := range b {
-		if upper && 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-		upper = c == '-'
-	}
-	return string(b)
-}
-
 // getReq is a minimal HTTP/1.1 GET of target with extra header lines.
 func getReq(target string, headers ...string) string {
 	var b strings.Builder
@@ -335,5 +323,3 @@ func excerpt(b []byte) string {
 
 // containsSecret reports whether a body leaked the file outside the root.
 func containsSecret(b []byte) bool { return bytes.Contains(b, []byte(secretText)) }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,7 +1,9 @@
 package conformance
 
 import (
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -15,8 +17,9 @@ type row struct {
 	// pause between them (1: one byte at a time), so the server must
 	// assemble a request from several reads.
 	chunk int
-	// halfClose shuts down the client's sending side after the request,
-	// as `curl --no-keepalive` style clients and some proxies do.
+	// halfClose shuts down the client's sending side after the request
+	// (shutdown(SHUT_WR)), as `nc -N` and some proxies do: the server reads
+	// EOF but must still answer what it received.
 	halfClose bool
 	want      []reply
 	end       ending
@@ -91,8 +94,8 @@ func one(name, send string, want reply, end ending) row {
 	return row{name: name, send: send, want: []reply{want}, end: end}
 }
 
-// rows is the specification: every rule of the foundation issue, in the
-// order the issue states them. Each is run against every variant.
+// rows is the specification: every rule of the foundation issue, grouped
+// as the issue states them. Each is run against every variant.
 func rows() []row {
 	var rs []row
 	add := func(r ...row) { rs = append(rs, r...) }
@@ -106,6 +109,7 @@ func rows() []row {
 		one("a folder without index.html is 404", getReq("/noindex/"), status(404), open),
 		one("a missing file is 404 and keeps the connection", getReq("/no-such-file.txt"), status(404), open),
 		one("the secret is not in the root", getReq("/secret.txt"), status(404), open),
+		one("a path through a file is 404", getReq("/hello.txt/more"), status(404), open),
 		one("an empty file", getReq("/empty.txt"), ok("empty.txt").with("Content-Length", "0"), open),
 		one("a 1 MiB file", getReq("/1m.bin"), ok("1m.bin"), open),
 		one("the query string is ignored", getReq("/hello.txt?x=1&p=../../secret.txt"), ok("hello.txt"), open),
@@ -193,9 +197,8 @@ func rows() []row {
 	)
 
 	// Request bodies: a Content-Length body is skipped; anything that
-	// cannot be framed is refused.
-	// The discarded body is made of requests, so that a server that does
-	// not skip it exactly serves them and gets caught.
+	// cannot be framed is refused. The large body is made of requests, so
+	// that a server that does not skip it exactly serves them and is caught.
 	smuggled := strings.Repeat(getReq("/secret.txt"), 100<<10/len(getReq("/secret.txt")))
 	add(
 		row{
@@ -206,9 +209,16 @@ func rows() []row {
 		},
 		row{
 			name: "a 100 KiB body is discarded across many reads",
-			send: "GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: " + itoa(len(smuggled)) + "\r\n\r\n" + smuggled + getReq("/data.json"),
+			send: "GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: " + strconv.Itoa(len(smuggled)) + "\r\n\r\n" + smuggled + getReq("/data.json"),
 			want: []reply{ok("hello.txt"), ok("data.json")},
 			end:  open,
+		},
+		row{
+			name:  "a body arriving in pieces is discarded",
+			send:  "GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 8000\r\n\r\n" + smuggled[:8000] + getReq("/data.json"),
+			chunk: 1000,
+			want:  []reply{ok("hello.txt"), ok("data.json")},
+			end:   open,
 		},
 		one("Content-Length: 0", getReq("/hello.txt", "Content-Length: 0"), ok("hello.txt"), open),
 		one("a repeated identical Content-Length", getReq("/hello.txt", "Content-Length: 3", "Content-Length: 3")+"abc", ok("hello.txt"), open),
@@ -253,6 +263,21 @@ func rows() []row {
 				ok("logo.svg"), ok("1k.bin"), ok("index.html"),
 			},
 			end: closed,
+		},
+		row{
+			name: "pipelined 1 MiB responses, each finished before the next starts",
+			send: strings.Repeat(getReq("/1m.bin"), 4) + getReq("/hello.txt"),
+			want: []reply{ok("1m.bin"), ok("1m.bin"), ok("1m.bin"), ok("1m.bin"), ok("hello.txt")},
+			end:  open,
+		},
+		row{
+			// The requests outgrow the session's input buffer, so the
+			// server must stop reading, answer, and read on: all of them
+			// are answered, and none is lost at a buffer boundary.
+			name: "1000 pipelined requests, more than the input buffer holds",
+			send: strings.Repeat(getReq("/hello.txt"), 1000),
+			want: slices.Repeat([]reply{ok("hello.txt")}, 1000),
+			end:  open,
 		},
 		row{name: "a request sent one byte at a time", send: getReq("/hello.txt"), chunk: 1, want: []reply{ok("hello.txt")}, end: open},
 		row{name: "a request in 7-byte pieces", send: getReq("/data.json"), chunk: 7, want: []reply{ok("data.json")}, end: open},
@@ -328,12 +353,7 @@ func rows() []row {
 
 	// Content-Type from the built-in table, whatever the machine's
 	// /etc/mime.types says.
-	exts := make([]string, 0, len(mimeTypes))
-	for ext := range mimeTypes {
-		exts = append(exts, ext)
-	}
-	sort.Strings(exts)
-	for _, ext := range exts {
+	for _, ext := range slices.Sorted(maps.Keys(mimeTypes)) {
 		f := "mime/file." + ext
 		add(one("Content-Type of ."+ext, getReq("/"+f), ok(f).with("Content-Type", mimeTypes[ext]), open))
 	}
@@ -346,6 +366,7 @@ func rows() []row {
 	// 403: things in the root that exist but are not files to serve.
 	add(
 		one("a FIFO is 403, and opening it does not hang", getReq("/fifo"), status(403), open),
+		one("a unix socket is 403", getReq("/socket"), status(403), open),
 		one("a symlink loop is 403", getReq("/loop.txt"), status(403), open),
 		row{name: "an unreadable file is 403", send: getReq("/unreadable.txt"), want: []reply{status(403)}, end: open, needsUnreadable: true},
 	)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
 	"serverlab/demosite"
@@ -29,7 +30,7 @@ const secretText = "serverlab conformance SECRET: this file lies outside the roo
 
 // The 64 MiB file. Its bytes are made once per test run, by TestMain, and
 // only read afterwards; every variant's site gets a hard link to the same
-// file, so eight variants cost one 64 MiB write, not eight.
+// file, so ten variants cost one 64 MiB write, not ten.
 const (
 	bigName = "big.bin"
 	bigSize = 64 << 20
@@ -57,7 +58,17 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// Shutdown must close everything: a goroutine still running
+		// after every server has stopped (a disk worker, a connection's
+		// handler, a timer) is a leak the model has to fix.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left behind after every server shut down: %v\n", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // mimeTypes is the Content-Type expected for each extension the foundation
@@ -114,6 +125,7 @@ func mimeOf(name string) string {
 //	    escape-dir -> ../outside
 //	    loop.txt -> loop.txt      a symlink loop
 //	    fifo                      a named pipe: opening it must not hang
+//	    socket                    a unix socket: opening it fails (ENXIO)
 //	    unreadable.txt            mode 000
 func buildSite(t *testing.T) string {
 	t.Helper()
@@ -167,6 +179,9 @@ func buildSite(t *testing.T) string {
 	if err := unix.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
 		t.Fatalf("mkfifo: %v", err)
 	}
+	if err := bindUnixSocket(filepath.Join(root, "socket")); err != nil {
+		t.Fatal(err)
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !(d.Type().IsRegular() || d.IsDir()) {
 			return err
@@ -195,4 +210,19 @@ func unreadableSkipReason(root string) string {
 	}
 	f.Close()
 	return "mode 000 does not stop this process (root or CAP_DAC_OVERRIDE), so it would not stop the server in it either"
+}
+
+// bindUnixSocket leaves a unix socket file at path. The socket itself is
+// closed at once: only the file in the tree matters, and open(2) of it
+// fails with ENXIO, an errno the server must turn into a refusal too.
+func bindUnixSocket(path string) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("bind %s: %w", path, err)
+	}
+	return nil
 }

@@ -260,8 +260,10 @@ func (s *Site) openBeneath(rel string) (int, error) {
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENAMETOOLONG):
 			return -1, errNotFound
 		case errors.Is(err, unix.EXDEV), errors.Is(err, unix.ELOOP),
-			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-			// EXDEV: the path would leave the root.
+			errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM),
+			errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
+			// EXDEV: the path would leave the root. ENXIO and ENODEV:
+			// a socket or a device file, which is not a file to serve.
 			return -1, errForbidden
 		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE):
 			return -1, &Error{503, "out of file descriptors"}
