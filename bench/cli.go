@@ -214,10 +214,12 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	for _, c := range cmds {
 		p.Commands = append(p.Commands, strings.Fields(c))
 	}
+	server, load, err := choosePinning(*serverCPUs, *loadCPUs)
+	if err != nil {
+		return nil, err
+	}
 	if *pin {
-		if p.ServerCPUs, p.LoadCPUs, err = choosePinning(*serverCPUs, *loadCPUs); err != nil {
-			return nil, err
-		}
+		p.ServerCPUs, p.LoadCPUs = server, load
 	}
 	cfg.plan = p
 	return cfg, nil
@@ -295,8 +297,10 @@ func parseCPUs(s string, def []int) ([]int, error) {
 // intList is a repeatable integer flag.
 type intList []int
 
+// String implements flag.Value.
 func (l *intList) String() string { return fmt.Sprint(*l) }
 
+// Set implements flag.Value: each -pid adds one.
 func (l *intList) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
@@ -309,8 +313,10 @@ func (l *intList) Set(s string) error {
 // stringList is a repeatable string flag.
 type stringList []string
 
+// String implements flag.Value.
 func (l *stringList) String() string { return strings.Join(*l, "; ") }
 
+// Set implements flag.Value: each -cmd adds one.
 func (l *stringList) Set(s string) error {
 	*l = append(*l, s)
 	return nil

@@ -146,7 +146,9 @@ func TestConnKeepAlive(t *testing.T) {
 // TestConnStopsOnCancel checks that cancelling the context unblocks a
 // client stuck in a read, which is how a Load stops its clients.
 func TestConnStopsOnCancel(t *testing.T) {
-	srv := newTestServer(t, func(string, net.Conn) bool { time.Sleep(3 * time.Second); return false })
+	release := make(chan struct{})
+	srv := newTestServer(t, func(string, net.Conn) bool { <-release; return false })
+	t.Cleanup(func() { close(release) }) // runs before the server's own cleanup
 	ctx, cancel := context.WithCancel(context.Background())
 	var c Conn
 	if err := c.Dial(ctx, srv.addr()); err != nil {

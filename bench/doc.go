@@ -17,7 +17,10 @@
 // # Files
 //
 //	client.go      the raw HTTP/1.1 client (Conn, Request); checks status,
-//	               Content-Length and byte count of every answer
+//	               Content-Length and byte count of every answer;
+//	               errors.go sorts failures into kinds
+//	env.go         what a load's clients share; crews of clients that
+//	               grow and shrink while running
 //	closed.go      keep-alive clients in a closed loop (what wrk does)
 //	open.go        the open loop on a schedule (what wrk2 does); schedule.go
 //	churn.go       a new connection per request
@@ -30,6 +33,7 @@
 //	proc.go        /proc sampling of any PID; pin.go CPU pinning;
 //	               rlimit.go the open-file limit
 //	scenario.go    the named scenarios and what each shows
+//	target.go      parsing -targets (models, URLs; loopback only)
 //	run.go         Run: a scenario on each target in turn -> Report
 //	report.go      table, markdown, JSON and CSV; plot.go SVG figures
 //	cli.go         `serverlab bench` (Main)
@@ -57,7 +61,7 @@
 //
 //	load, err := bench.Start(srv.Target(), sc.ForDuration(time.Minute), bench.Options{
 //		Interval:   250 * time.Millisecond,
-//		OnInterval: func(iv bench.Interval) { /* non-blocking send to the UI */ },
+//		OnInterval: bench.SendTo(ch), // never blocks; drops when ch is full
 //	})
 //	m := load.Mix()
 //	m.Clients += 10       // keep-alive clients
@@ -72,7 +76,10 @@
 //
 // Several targets at once are several Loads, one per target, each with its
 // own Set; "one server at a time" is Pause on all but one. Every Load
-// method is safe from any goroutine, and none waits for the clients.
+// method is safe from any goroutine, and none but Stop waits for the
+// clients. A Load does not watch the server process: select on srv.Done()
+// to learn of a crash, then Stop the load (restart is StartServer again
+// and a new Load).
 //
 // An Interval (every 250 ms by default, per target) holds: Requests, RPS,
 // Bytes and BytesPerSec; Latency (from due) and Uncorrected (from sent), each
@@ -81,7 +88,10 @@
 // client sees them; Backlog and TargetRate of the open loop; Proc, the
 // server's /proc sample (RSS, Threads, CPU time, FDs) with CPUPercent; and
 // Server, the server's own servers.Snapshot (nil when the target has no
-// control channel).
+// control channel). Latency counts answered requests only: a request that
+// failed (a timeout, say) is counted in Errors and has no latency. Slow
+// clients, slow readers and idle connections are not timed; their bytes
+// and errors count.
 //
 // The scenarios (Scenarios, ScenarioByName) carry their Mix, the serve
 // flags the models need (ServerArgs, e.g. slow-disk's -disk-delay), an

@@ -10,14 +10,14 @@ import (
 // to record, and what each path's answer should look like.
 type env struct {
 	addr    string // "127.0.0.1:PORT"
-	meter   *Meter
+	meter   *meter
 	timeout time.Duration
 
 	mu      sync.Mutex
 	lengths map[string]int64 // body length of each path, once seen
 }
 
-func newEnv(addr string, m *Meter, timeout time.Duration) *env {
+func newEnv(addr string, m *meter, timeout time.Duration) *env {
 	return &env{addr: addr, meter: m, timeout: timeout, lengths: make(map[string]int64)}
 }
 
@@ -128,10 +128,7 @@ func (c *crew) resize(ctx context.Context, e *env, n int) {
 	for len(c.stops) < n {
 		cctx, stop := context.WithCancel(ctx)
 		c.stops = append(c.stops, stop)
-		c.wg.Add(1)
-		go func(b behaviour) {
-			defer c.wg.Done()
-			b.run(cctx, e)
-		}(c.b)
+		b := c.b
+		c.wg.Go(func() { b.run(cctx, e) })
 	}
 }

@@ -83,6 +83,7 @@ type ResponseError struct {
 	Msg  string
 }
 
+// Error is "kind: what was wrong".
 func (e *ResponseError) Error() string { return e.Kind.String() + ": " + e.Msg }
 
 func badResponse(format string, a ...any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,9 +54,8 @@ func newIdlePool(ctx context.Context, e *env, path string) (*idlePool, error) {
 		return nil, fmt.Errorf("idle connections: epoll_create1: %w", err)
 	}
 	p := &idlePool{e: e, path: path, epfd: epfd, held: make(map[int32]*Conn), wake: make(chan struct{}, 1)}
-	p.wg.Add(2)
-	go p.fill(ctx)
-	go p.watch(ctx)
+	p.wg.Go(func() { p.fill(ctx) })
+	p.wg.Go(func() { p.watch(ctx) })
 	return p, nil
 }
 
@@ -106,7 +106,6 @@ func (p *idlePool) missing() int {
 // fill opens connections, idleDialers at a time, until the pool holds as
 // many as wanted; then it sleeps until resize or the watcher wakes it.
 func (p *idlePool) fill(ctx context.Context) {
-	defer p.wg.Done()
 	var b backoff
 	for ctx.Err() == nil {
 		n := min(p.missing(), idleDialers)
@@ -118,21 +117,16 @@ func (p *idlePool) fill(ctx context.Context) {
 			continue
 		}
 		var wg sync.WaitGroup
-		failed := make(chan bool, n)
+		var failed atomic.Bool
 		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				failed <- !p.open(ctx)
-			}()
+			wg.Go(func() {
+				if !p.open(ctx) {
+					failed.Store(true)
+				}
+			})
 		}
 		wg.Wait()
-		close(failed)
-		anyFailed := false
-		for f := range failed {
-			anyFailed = anyFailed || f
-		}
-		if anyFailed {
+		if failed.Load() {
 			b.wait(ctx)
 		} else {
 			b.reset()
@@ -207,7 +201,6 @@ func (p *idlePool) hold(c *Conn) error {
 // closes (or writes to unasked, which is just as wrong), waking the filler
 // to replace it. The wait has a timeout so that cancellation is noticed.
 func (p *idlePool) watch(ctx context.Context) {
-	defer p.wg.Done()
 	events := make([]unix.EpollEvent, 128)
 	for ctx.Err() == nil {
 		n, err := unix.EpollWait(p.epfd, events, 200)

@@ -140,6 +140,19 @@ type Options struct {
 	OnInterval func(Interval)
 }
 
+// SendTo makes an Options.OnInterval that hands each interval to ch
+// without ever blocking the sampler: when ch is full (its reader is busy
+// drawing, say), the interval is dropped, and the next comes soon after.
+// Summary still counts every request.
+func SendTo(ch chan<- Interval) func(Interval) {
+	return func(iv Interval) {
+		select {
+		case ch <- iv:
+		default:
+		}
+	}
+}
+
 // Load is a live load on one target: clients of every behaviour in a Mix,
 // a meter they record into, and a sampler that turns the meter into one
 // Interval per Options.Interval. Its methods are safe to call from any
@@ -147,17 +160,22 @@ type Options struct {
 type Load struct {
 	target Target
 	opt    Options
-	meter  *Meter
+	meter  *meter
 	env    *env
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu                                 sync.Mutex // guards the fields below up to the sampler's
-	mix                                Mix
-	paused                             bool
-	closed, churn, open, slow, readers crew
-	idle                               *idlePool
-	line                               atomic.Pointer[timeline]
+	// mu guards the mix and the clients running it.
+	mu      sync.Mutex
+	mix     Mix
+	paused  bool
+	closed  crew // keep-alive clients
+	churn   crew
+	open    crew // open-loop connections, all on line
+	slow    crew // slowloris clients
+	readers crew // slow readers
+	idle    *idlePool
+	line    atomic.Pointer[timeline] // the open loop's, nil when off
 
 	sampled sync.Mutex // guards totals and latest
 	totals  totals
@@ -168,6 +186,7 @@ type Load struct {
 	prevProc *ProcSample // the last /proc sample, for CPU% and totals
 
 	started time.Time
+	quit    chan struct{} // closed by Stop: take the last interval now
 	done    chan struct{} // closed when the sampler has stopped
 	stopped Summary
 	once    sync.Once
@@ -189,7 +208,7 @@ func Start(t Target, m Mix, opt Options) (*Load, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	l := &Load{target: t, opt: opt, meter: newMeter(), spare: newWindow(), done: make(chan struct{})}
+	l := &Load{target: t, opt: opt, meter: newMeter(), spare: newWindow(), quit: make(chan struct{}), done: make(chan struct{})}
 	l.env = newEnv(t.Addr, l.meter, opt.Timeout)
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	idle, err := newIdlePool(l.ctx, l.env, "")
@@ -317,10 +336,15 @@ func (l *Load) ResetTotals() {
 	l.totals = newTotals(l.totals.lastProc)
 }
 
-// Stop stops every client, waits for them, takes a last (short) interval
-// and returns the summary of the run. Calling it again returns the same.
+// Stop takes a last (short) interval, then stops every client and waits
+// for them, and returns the summary of the run. The last interval is taken
+// while the load still runs: tearing down ten thousand connections takes a
+// while, and is not part of what was measured. Calling Stop again returns
+// the same summary.
 func (l *Load) Stop() Summary {
 	l.once.Do(func() {
+		close(l.quit)
+		<-l.done
 		l.mu.Lock()
 		l.cancel()
 		l.mu.Unlock()
@@ -328,13 +352,12 @@ func (l *Load) Stop() Summary {
 			c.wg.Wait()
 		}
 		l.idle.wait()
-		<-l.done
 		l.stopped = l.Summary()
 	})
 	return l.stopped
 }
 
-// Done is closed once Stop has stopped the sampler.
+// Done is closed once Stop has taken the last interval.
 func (l *Load) Done() <-chan struct{} { return l.done }
 
 // sample is the sampler goroutine: one Interval per tick until stopped,
@@ -346,12 +369,7 @@ func (l *Load) sample() {
 	last := l.started
 	for {
 		select {
-		case <-l.ctx.Done():
-			// Wait for the clients, so the last window is complete.
-			for _, c := range []*crew{&l.closed, &l.churn, &l.open, &l.slow, &l.readers} {
-				c.wg.Wait()
-			}
-			l.idle.wg.Wait()
+		case <-l.quit:
 			l.collect(last, time.Now())
 			return
 		case now := <-tick.C:
@@ -434,8 +452,10 @@ type Interval struct {
 	RPS         float64
 	BytesPerSec float64
 
-	// Latency is measured from when each request was due; Uncorrected
-	// from when it was sent. They differ only for the open loop.
+	// Latency is measured from when each request was due (if a client
+	// was free and sent it on time, from when it was sent); Uncorrected
+	// always from when it was sent. They differ only for the open loop,
+	// and only when requests had to wait for a connection.
 	Latency     Latency
 	Uncorrected Latency
 	Errors      Errors

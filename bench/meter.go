@@ -21,14 +21,14 @@ const (
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
 
-// Meter is where the clients of one load record what happened to each
+// meter is where the clients of one load record what happened to each
 // request. Clients call it from many goroutines; once per interval the
 // load's sampler swaps the window it records into for a fresh one and
 // reads the old one at leisure, so recording is a short critical section
 // (two histogram increments and three additions) and never waits on the
 // reader's arithmetic. HdrHistogram's own "interval recorder" works the
 // same way.
-type Meter struct {
+type meter struct {
 	mu  sync.Mutex
 	cur *window
 
@@ -54,14 +54,14 @@ func (w *window) reset() {
 	w.requests, w.bytes, w.errors = 0, 0, Errors{}
 }
 
-func newMeter() *Meter { return &Meter{cur: newWindow()} }
+func newMeter() *meter { return &meter{cur: newWindow()} }
 
 // Record counts one correct answer of n bytes to a request that was due at
 // due, went out at sent and was answered completely at end. A closed-loop
 // client sends as soon as it is due, so for it due == sent; an open-loop
 // client may send late, and the difference is the queueing that
 // coordinated omission hides.
-func (m *Meter) Record(due, sent, end time.Time, n int64) {
+func (m *meter) Record(due, sent, end time.Time, n int64) {
 	lat, raw := micros(end.Sub(due)), micros(end.Sub(sent))
 	m.mu.Lock()
 	m.cur.lat.RecordValue(lat)
@@ -72,7 +72,7 @@ func (m *Meter) Record(due, sent, end time.Time, n int64) {
 }
 
 // Fail counts one failed request.
-func (m *Meter) Fail(k ErrorKind) {
+func (m *meter) Fail(k ErrorKind) {
 	m.mu.Lock()
 	m.cur.errors[k]++
 	m.mu.Unlock()
@@ -80,7 +80,7 @@ func (m *Meter) Fail(k ErrorKind) {
 
 // Received counts n bytes that are not part of a timed request, such as a
 // slow reader's body: they count in bytes/s but not in requests/s.
-func (m *Meter) Received(n int64) {
+func (m *meter) Received(n int64) {
 	m.mu.Lock()
 	m.cur.bytes += n
 	m.mu.Unlock()
@@ -88,7 +88,7 @@ func (m *Meter) Received(n int64) {
 
 // swap hands the window recorded so far to the caller and starts recording
 // into fresh, which must be empty.
-func (m *Meter) swap(fresh *window) *window {
+func (m *meter) swap(fresh *window) *window {
 	m.mu.Lock()
 	old := m.cur
 	m.cur = fresh

@@ -17,7 +17,7 @@ import (
 //
 // Both numbers are kept: "latency" (from due) and "uncorrected" (from the
 // moment the bytes went out). The gap between them is the queue the closed
-// loop cannot see.
+// loop cannot see. While the server keeps up, the two are the same.
 
 // timeline hands out the due times of one schedule. Every open-loop client
 // of a load takes its next ticket from the same counter, so together they
@@ -66,6 +66,7 @@ func (cl openClient) run(ctx context.Context, e *env) {
 			return
 		}
 		due := tl.take()
+		from := due // when this request's clock starts
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -73,6 +74,15 @@ func (cl openClient) run(ctx context.Context, e *env) {
 				return
 			case <-timer.C:
 			}
+			// We were free before the request fell due, so any delay
+			// in sending it is our own: Go's timers wake up to a
+			// millisecond late when the process has nothing else to
+			// do. Blaming the server for that would add up to a
+			// millisecond to every latency at low rates, so the clock
+			// starts when we wake. Only a request that fell due while
+			// every connection was busy — the server's doing — is
+			// timed from its due time.
+			from = time.Now()
 		}
 		if cl.line.Load() != tl {
 			// The rate was changed while we slept: this ticket
@@ -93,7 +103,7 @@ func (cl openClient) run(ctx context.Context, e *env) {
 			c.Close()
 			continue
 		}
-		e.meter.Record(due, sent, end, n)
+		e.meter.Record(from, sent, end, n)
 		e.learn(req, resp)
 	}
 }

@@ -77,8 +77,6 @@ func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s — latency (%s)", t.Spec.Name, r.scenarioName())
 	p.X.Label.Text = "time (s)"
 	p.Y.Label.Text = "latency (ms, log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	lines := []struct {
@@ -97,6 +95,7 @@ func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
 			get  func(Interval) time.Duration
 		}{"p99 uncorrected", func(iv Interval) time.Duration { return iv.Uncorrected.P99 }})
 	}
+	points := 0
 	for i, ln := range lines {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
@@ -111,7 +110,20 @@ func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
 		if err := addLine(p, ln.name, xys, i); err != nil {
 			return nil, err
 		}
+		points += len(xys)
 	}
+	if points == 0 {
+		// Not one answer (a server that served nobody, or crashed at
+		// once): an empty figure that says so, rather than no figure.
+		p.Title.Text += ": no answers"
+		p.Y.Label.Text = "latency (ms)"
+		p.Y.Min, p.Y.Max = 0, 1
+		return p, nil
+	}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	// A decade of headroom on the log axis keeps the legend off the lines.
+	p.Y.Max *= 10
 	return p, nil
 }
 
@@ -121,10 +133,16 @@ func (r *Report) throughputPlot() (*plot.Plot, error) {
 	p.X.Label.Text = "time (s)"
 	p.Y.Label.Text = "requests/s"
 	p.Legend.Top = true
+	p.Legend.Left = true
 	for i, t := range r.Targets {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
 			for _, iv := range run.Intervals {
+				// The fragment of an interval left when a run stops
+				// can be a few milliseconds: too short for a rate.
+				if iv.Length < r.Interval/2 {
+					continue
+				}
 				xys = append(xys, plotter.XY{X: r.when(run.Round, iv), Y: iv.RPS})
 			}
 		}
@@ -132,6 +150,8 @@ func (r *Report) throughputPlot() (*plot.Plot, error) {
 			return nil, err
 		}
 	}
+	p.Y.Min = 0
+	p.Y.Max *= 1.3 // room for the legend
 	return p, nil
 }
 
@@ -171,6 +191,8 @@ func (r *Report) memoryPlot() (*plot.Plot, error) {
 		p.Add(s)
 		p.Legend.Add(t.Spec.Name, s)
 	}
+	p.X.Min, p.Y.Min = 0, 0
+	p.Y.Max *= 1.3 // room for the legend
 	return p, nil
 }
 

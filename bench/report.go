@@ -247,6 +247,12 @@ func (r *Report) table() (header []string, rows [][]string, notes []string) {
 			notes = append(notes, fmt.Sprintf("%s CRASHED at %v in round %d: %s", t.Spec.Name, c.CrashedAt.Round(time.Millisecond), c.Round, c.CrashMsg))
 		}
 	}
+	for _, t := range r.Targets {
+		if t.Summary.Errors.Total() > 0 {
+			notes = append(notes, "Latency counts answered requests only; a failed request is an error, not a latency.")
+			break
+		}
+	}
 	if len(r.Targets) > 1 {
 		notes = append(notes, fmt.Sprintf("× is the ratio to the first target, %s.", r.Targets[0].Spec.Name))
 	}

@@ -129,14 +129,6 @@ func Run(ctx context.Context, p Plan) (*Report, error) {
 	if err := RaiseFDLimit(mix.FDs()); err != nil {
 		return nil, err
 	}
-	if len(p.LoadCPUs) > 0 {
-		undo, err := PinSelf(p.LoadCPUs)
-		if err != nil {
-			return nil, fmt.Errorf("pin the load generator: %w", err)
-		}
-		defer undo()
-	}
-
 	rep := &Report{
 		Scenario: p.Scenario, Duration: p.Duration, Interval: p.Interval, Rounds: p.Rounds,
 		Started: time.Now(), ServerCPUs: p.ServerCPUs, LoadCPUs: p.LoadCPUs,
@@ -151,6 +143,15 @@ func Run(ctx context.Context, p Plan) (*Report, error) {
 	}()
 	if err != nil {
 		return nil, err
+	}
+	// Pin ourselves only now, so that servers started unpinned keep
+	// every CPU rather than inheriting the load's.
+	if len(p.LoadCPUs) > 0 {
+		undo, err := PinSelf(p.LoadCPUs)
+		if err != nil {
+			return nil, fmt.Errorf("pin the load generator: %w", err)
+		}
+		defer undo()
 	}
 	for _, t := range targets {
 		rep.Targets = append(rep.Targets, t.result)

@@ -33,6 +33,7 @@ func (r Constant) Rate(time.Duration) float64 { return float64(r) }
 // Count implements Schedule.
 func (r Constant) Count(t time.Duration) float64 { return float64(r) * t.Seconds() }
 
+// String describes the schedule: "500 req/s".
 func (r Constant) String() string { return fmt.Sprintf("%g req/s", float64(r)) }
 
 // Ramp rises (or falls) linearly from From to To requests/s over Over, then
@@ -80,6 +81,7 @@ func (r Ramp) Count(t time.Duration) float64 {
 	return r.From*s + (r.To-r.From)*s*s/(2*r.Over.Seconds())
 }
 
+// String describes the schedule: "1000 to 60000 req/s over 10s".
 func (r Ramp) String() string {
 	return fmt.Sprintf("%g to %g req/s over %v", r.From, r.To, r.Over)
 }
@@ -131,6 +133,7 @@ func (s Steps) Count(t time.Duration) float64 {
 	return n
 }
 
+// String describes the schedule, step by step.
 func (s Steps) String() string {
 	parts := make([]string, len(s))
 	for k, st := range s {

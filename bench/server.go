@@ -307,8 +307,8 @@ func (s *Server) Crashed() (bool, time.Time, string) {
 	if s.exitErr == nil {
 		msg = "exited with status 0"
 	}
-	if tail := s.LastStderr(); tail != "" {
-		msg += ": " + tail
+	if tail := s.StderrTail(); len(tail) > 0 {
+		msg += ": " + tail[len(tail)-1]
 	}
 	return true, s.exitAt, msg
 }

@@ -4,7 +4,9 @@
 package demosite
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -57,24 +59,58 @@ func Write(dir string) error {
 		}
 	}
 	for name, size := range Sizes {
-		if err := writeFile(filepath.Join(dir, name), Bytes(name, size)); err != nil {
+		if err := writeStream(filepath.Join(dir, name), size); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Bytes returns the deterministic contents of a binary demo file.
-func Bytes(name string, size int) []byte {
-	r := rand.New(rand.NewPCG(uint64(size), 0x5e7e71ab))
-	b := make([]byte, size)
-	for i := 0; i+8 <= len(b); i += 8 {
-		v := r.Uint64()
-		for j := range 8 {
-			b[i+j] = byte(v >> (8 * j))
-		}
+func writeStream(path string, size int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo site: %w", err)
 	}
-	return b
+	if err := stream(f, size); err != nil {
+		f.Close()
+		return fmt.Errorf("demo site: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo site: %w", err)
+	}
+	return nil
+}
+
+// Bytes returns the deterministic contents of a binary demo file, for tests
+// that compare what a server sent with what it should have.
+func Bytes(name string, size int) []byte {
+	var b bytes.Buffer
+	b.Grow(size)
+	stream(&b, size) // a bytes.Buffer never fails to write
+	return b.Bytes()
+}
+
+// stream writes the pseudo-random contents of a file of the given size in
+// 64 KiB pieces, so that writing the demo site never holds a whole file in
+// memory: a server's resident memory at start-up is then its own, and not
+// 16 MiB of test data, which would blur every memory comparison.
+func stream(w io.Writer, size int) error {
+	r := rand.New(rand.NewPCG(uint64(size), 0x5e7e71ab))
+	buf := make([]byte, 64<<10)
+	for size > 0 {
+		n := min(size, len(buf))
+		for i := 0; i < n; i += 8 {
+			v := r.Uint64()
+			for j := 0; j < 8 && i+j < n; j++ {
+				buf[i+j] = byte(v >> (8 * j))
+			}
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
+			return err
+		}
+		size -= n
+	}
+	return nil
 }
 
 // Temp writes the demo site into a new temporary folder and returns it with

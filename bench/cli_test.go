@@ -1,0 +1,371 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bench runs `serverlab bench args...` in this process, with the test's
+// binary for the models and pinning off (the tests share the machine).
+func bench(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	var out, errb bytes.Buffer
+	args = append([]string{"-bin", serverlabBin, "-pin=false", "-interval", "100ms"}, args...)
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func oneLine(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "serverlab bench: ") {
+		t.Errorf("stderr %q: want one line starting \"serverlab bench: \"", stderr)
+	}
+}
+
+func TestMainBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-no-such-flag"},
+		{"-duration", "0s"},
+		{"-duration", "soon"},
+		{"-rounds", "0"},
+		{"-c", "-3"},
+		{"-scenario", "stampede"},
+		{"-targets", "apache"},
+		{"-targets", "http://192.168.1.1:80/"},
+		{"-json", "-csv"},
+		{"-pid", "12"},
+		{"-server-cpus", "x"},
+		{"extra"},
+	} {
+		code, out, errs := bench(t, args...)
+		if code != 2 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and nothing", args, code, out)
+		}
+		oneLine(t, errs)
+	}
+}
+
+func TestMainHelpAndList(t *testing.T) {
+	code, out, _ := bench(t, "-h")
+	if code != 0 || !strings.Contains(out, "-targets") || !strings.Contains(out, "-scenario") {
+		t.Errorf("-h: exit %d, %q", code, out)
+	}
+	code, out, _ = bench(t, "-list")
+	if code != 0 {
+		t.Errorf("-list: exit %d", code)
+	}
+	for _, s := range Scenarios() {
+		if !strings.Contains(out, s.Name) || !strings.Contains(out, s.Title) {
+			t.Errorf("-list does not show %s", s.Name)
+		}
+	}
+}
+
+// TestMainRunFailures covers the runs that cannot start: each says why in
+// one line and exits 1, without leaving a server behind.
+func TestMainRunFailures(t *testing.T) {
+	held, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	free, _ := net.Listen("tcp4", "127.0.0.1:0")
+	nobody := free.Addr().String()
+	free.Close()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing listening", []string{"-targets", "http://" + nobody + "/"}, "nothing answers"},
+		{"port in use", []string{"-targets", "threaded@" + held.Addr().String()}, "address already in use"},
+		{"model fails to start", []string{"-targets", "evloop,threaded+no-such-flag"}, "no-such-flag"},
+		{"fd limit too low", []string{"-targets", "threaded", "-scenario", "c10k", "-c", "30000"}, "hard limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(descendants(os.Getpid()))
+			start := time.Now()
+			code, out, errs := bench(t, append(tt.args, "-duration", "30s")...)
+			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, out, errs, tt.want)
+			}
+			oneLine(t, errs)
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %v to fail; it should fail before running any load", d)
+			}
+			if !waitFor(5*time.Second, func() bool { return len(descendants(os.Getpid())) <= before }) {
+				t.Errorf("server processes left behind")
+			}
+		})
+	}
+}
+
+// TestMainLikeWrk is the measurement the instrument note makes: a plain
+// closed loop against a server given by URL, with a table at the end.
+func TestMainLikeWrk(t *testing.T) {
+	srv := startModel(t, "evloop")
+	url := "http://" + srv.Addr() + "/1k.bin"
+	code, out, errs := bench(t, "-targets", url, "-c", "50", "-duration", "500ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(out, "closed loop: 50 keep-alive clients, closed loop; 500ms per target; not pinned") ||
+		!strings.Contains(out, "req/s") || !strings.HasPrefix(lines[3], url) {
+		t.Errorf("table:\n%s", out)
+	}
+	fields := strings.Fields(lines[3])
+	if fields[1] == "0" || fields[7] != "0" || fields[len(fields)-1] != "50" {
+		t.Errorf("row %q: want requests/s > 0, no errors, 50 connections", lines[3])
+	}
+	// 50 clients, and the one connection that checked the server was up.
+	st, _ := srv.Stats()
+	if st.Accepted != 51 {
+		t.Errorf("server accepted %d connections for -c 50", st.Accepted)
+	}
+}
+
+// jsonKeys are the fields the issue promises for each target.
+var jsonKeys = []string{"target", "requests", "errors", "rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+	"peak_rss_bytes", "peak_threads", "peak_conns", "intervals"}
+
+func TestMainJSON(t *testing.T) {
+	code, out, errs := bench(t, "-targets", "threaded,blocking", "-scenario", "baseline", "-duration", "400ms", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if rep["scenario"] != "baseline" || rep["duration_ms"] != 400.0 || rep["rounds"] != 1.0 {
+		t.Errorf("header: %v %v %v", rep["scenario"], rep["duration_ms"], rep["rounds"])
+	}
+	targets := rep["targets"].([]any)
+	if len(targets) != 2 {
+		t.Fatalf("%d targets", len(targets))
+	}
+	for i, name := range []string{"threaded", "blocking"} {
+		tg := targets[i].(map[string]any)
+		for _, k := range jsonKeys {
+			if _, ok := tg[k]; !ok {
+				t.Errorf("%s: no %q", name, k)
+			}
+		}
+		if tg["target"] != name || tg["kind"] != "model" || tg["requests"].(float64) <= 0 ||
+			tg["peak_rss_bytes"].(float64) <= 0 || tg["peak_conns"] != 1.0 || tg["p50_us"].(float64) <= 0 {
+			t.Errorf("%s: %v", name, tg)
+		}
+		ivs := tg["intervals"].([]any)
+		if len(ivs) < 3 {
+			t.Fatalf("%s: %d intervals", name, len(ivs))
+		}
+		iv := ivs[0].(map[string]any)
+		for _, k := range []string{"round", "t_ms", "requests", "rps", "p50_us", "p99_us", "max_us", "errors_by_kind", "conns", "rss_bytes", "threads", "server"} {
+			if _, ok := iv[k]; !ok {
+				t.Errorf("%s interval: no %q", name, k)
+			}
+		}
+		if server, ok := iv["server"].(map[string]any); !ok || server["model"] != name {
+			t.Errorf("%s interval server stats: %v", name, iv["server"])
+		}
+	}
+	if r := targets[0].(map[string]any)["ratio_rps"]; r != 1.0 {
+		t.Errorf("the first target's ratio to itself is %v", r)
+	}
+}
+
+func TestMainCSVAndMarkdown(t *testing.T) {
+	code, out, errs := bench(t, "-targets", "threaded", "-c", "2", "-duration", "300ms", "-csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
+		t.Errorf("header %v", rows[0])
+	}
+	kinds := map[string]int{}
+	for _, r := range rows[1:] {
+		kinds[r[0]]++
+		if len(r) != len(csvHeader) || r[1] != "threaded" {
+			t.Errorf("row %v", r)
+		}
+	}
+	if kinds["interval"] < 2 || kinds["summary"] != 1 {
+		t.Errorf("row kinds %v", kinds)
+	}
+
+	code, out, errs = bench(t, "-targets", "threaded,evloop", "-c", "2", "-duration", "300ms", "-md")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "**closed loop") || !strings.HasPrefix(lines[2], "| target | req/s |") ||
+		!strings.HasPrefix(lines[3], "| --- | ---: |") || !strings.HasPrefix(lines[4], "| threaded | ") || !strings.HasPrefix(lines[5], "| evloop | ") {
+		t.Errorf("markdown:\n%s", out)
+	}
+}
+
+func TestMainPlots(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "figs")
+	code, _, errs := bench(t, "-targets", "threaded,evloop", "-c", "2", "-duration", "300ms", "-plot", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for f, name := range map[string]string{"latency-threaded.svg": "p99.9", "latency-evloop.svg": "p99.9",
+		"throughput.svg": "evloop", "rss-conns.svg": "evloop"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte(name)) {
+			t.Errorf("%s is not an SVG figure with %q in its legend (%d bytes)", f, name, len(b))
+		}
+	}
+	if !strings.Contains(errs, "throughput.svg") {
+		t.Errorf("stderr does not list the figures: %q", errs)
+	}
+}
+
+// TestRunCrashMidRun kills a server in the middle of its run: the report
+// says when it crashed and why, and the next target still runs.
+func TestRunCrashMidRun(t *testing.T) {
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	var killed bool
+	var events []string
+	specs, _ := ParseTargets("threaded,evloop")
+	rep, err := Run(context.Background(), Plan{
+		Targets: specs, Scenario: Scenario{Name: "test", Mix: Mix{Clients: 2}},
+		Duration: 800 * time.Millisecond, Rounds: 2, Interval: 100 * time.Millisecond, Binary: serverlabBin,
+		OnInterval: func(target string, round int, iv Interval) {
+			if target == "threaded" && iv.Elapsed > 300*time.Millisecond && !killed && iv.Proc != nil {
+				killed = true
+				syscall.Kill(iv.Proc.PID, syscall.SIGKILL)
+			}
+		},
+		OnEvent: func(msg string) { events = append(events, msg) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, ev := rep.Targets[0], rep.Targets[1]
+	c := th.CrashRun()
+	if !th.Crashed || c == nil || c.Round != 1 || c.CrashedAt < 300*time.Millisecond || c.CrashedAt > 800*time.Millisecond ||
+		!strings.Contains(c.CrashMsg, "killed") {
+		t.Fatalf("crash not reported: crashed %v, run %+v", th.Crashed, c)
+	}
+	if len(th.Runs) != 1 {
+		t.Errorf("threaded ran %d rounds; a crashed target's later rounds are skipped", len(th.Runs))
+	}
+	if ev.Crashed || len(ev.Runs) != 2 || ev.Summary.Requests == 0 {
+		t.Errorf("evloop: crashed %v, %d runs, %d requests", ev.Crashed, len(ev.Runs), ev.Summary.Requests)
+	}
+	want := []string{"round 1/2: threaded", "threaded crashed", "round 1/2: evloop", "round 2/2: evloop"}
+	if len(events) != len(want) {
+		t.Fatalf("events %q", events)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(events[i], w) {
+			t.Errorf("event %d: %q, want %q...", i, events[i], w)
+		}
+	}
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "threaded CRASHED at") {
+		t.Errorf("table does not report the crash:\n%s", table.String())
+	}
+	var js bytes.Buffer
+	rep.WriteJSON(&js)
+	if !strings.Contains(js.String(), `"crashed": true`) || !strings.Contains(js.String(), `"crash_at_ms"`) {
+		t.Error("JSON does not report the crash")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{fmtDur(0), "-"}, {fmtDur(37 * time.Microsecond), "37µs"}, {fmtDur(1234 * time.Microsecond), "1.23ms"},
+		{fmtDur(2010 * time.Millisecond), "2.01s"},
+		{fmtBytes(0), "-"}, {fmtBytes(512), "512 B"}, {fmtBytes(1536), "1.5 KiB"}, {fmtBytes(27 << 20), "27.0 MiB"},
+		{fmtCount(41203.4), "41,203"}, {fmtCount(999), "999"}, {fmtInt(1234567), "1,234,567"}, {fmtInt(-1234), "-1,234"},
+		{fmtRatio(3, 2), "1.50"}, {fmtRatio(1, 0), "-"},
+		{Errors{ErrTimeout: 3, ErrReset: 1}.String(), "reset 1, timeout 3"}, {Errors{}.String(), "0"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// TestPlotsOfNothing draws the figures of a run in which a target answered
+// nothing and had no /proc samples (a blocking server under c10k, a URL
+// with no PID): the figures must still be made, not crash on a log axis.
+func TestPlotsOfNothing(t *testing.T) {
+	rep := &Report{
+		Scenario: Scenario{Name: "c10k", Mix: Mix{Clients: 1}}, Duration: time.Second,
+		Targets: []*Result{{
+			Spec: TargetSpec{Name: "blocking"},
+			Runs: []RunResult{{Round: 1, Intervals: []Interval{
+				{Elapsed: 250 * time.Millisecond, Errors: Errors{ErrTimeout: 3}},
+				{Elapsed: 500 * time.Millisecond},
+			}}},
+		}},
+	}
+	paths, err := rep.WritePlots(t.TempDir())
+	if err != nil || len(paths) != 3 {
+		t.Fatalf("paths %v, err %v", paths, err)
+	}
+	b, _ := os.ReadFile(paths[0])
+	if !bytes.Contains(b, []byte("no answers")) {
+		t.Errorf("%s does not say it has no answers", paths[0])
+	}
+}
+
+// TestMainPinned runs with the default pinning (server on the first CPU,
+// load on the second), and checks that it is reported and undone.
+func TestMainPinned(t *testing.T) {
+	server, load := DefaultPinning()
+	if server == nil {
+		t.Skip("one CPU: nothing to pin apart")
+	}
+	before, _ := AllowedCPUs()
+	procs := runtime.GOMAXPROCS(0)
+	var out, errb bytes.Buffer
+	code := Main([]string{"-bin", serverlabBin, "-targets", "threaded", "-c", "2", "-duration", "300ms", "-json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		ServerCPUs []int `json:"server_cpus"`
+		LoadCPUs   []int `json:"load_cpus"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.ServerCPUs, server) || !slices.Equal(rep.LoadCPUs, load) {
+		t.Errorf("pinned %v and %v, want %v and %v", rep.ServerCPUs, rep.LoadCPUs, server, load)
+	}
+	if after, _ := AllowedCPUs(); !slices.Equal(after, before) || runtime.GOMAXPROCS(0) != procs {
+		t.Errorf("after the run: CPUs %v (was %v), GOMAXPROCS %d (was %d)", after, before, runtime.GOMAXPROCS(0), procs)
+	}
+}
