@@ -36,6 +36,19 @@ fuzz:
 docs:
 	$(GO) run ./docs/annotate -out docs/annotated
 
+# Every table and figure the lessons use, into docs/results: each scenario
+# against the three models, pinned, then a note of the machine they ran on.
+SCENARIOS := baseline crowd slow-client c10k big-files slow-reader churn overload slow-disk
+bench: build
+	@echo "make bench: $(words $(SCENARIOS)) scenarios x 3 models x 10 s, about 7 minutes"
+	@mkdir -p docs/results
+	@n=0; for s in $(SCENARIOS); do n=$$((n+1)); \
+		echo "[$$n/$(words $(SCENARIOS))] $$s"; \
+		./$(BIN) bench -q -scenario $$s -md -plot docs/results/$$s > docs/results/$$s.md.tmp \
+			&& mv docs/results/$$s.md.tmp docs/results/$$s.md || exit 1; done
+	@./scripts/machine.sh > docs/results/machine.md
+	@echo "wrote docs/results"
+
 # Tools the peer comparison needs, installed with apt when missing.
 tools:
 	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v taskset >/dev/null || { \

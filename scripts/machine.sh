@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Describes the machine a set of benchmark results was made on, as markdown.
+set -euo pipefail
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+echo "# The machine these results were made on"
+echo
+echo "| | |"
+echo "|---|---|"
+echo "| CPU | ${cpu:-unknown} |"
+echo "| cores | $(nproc) |"
+echo "| memory | $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) |"
+echo "| kernel | $(uname -r) |"
+echo "| Go | $(go version | awk '{print $3}') |"
+echo "| date | $(date -u +%Y-%m-%d) |"
+echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown) |"
+echo "| open-file limit (hard) | $(ulimit -Hn) |"
