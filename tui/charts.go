@@ -2,6 +2,7 @@ package tui
 
 import (
 	"math"
+	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
@@ -17,6 +18,13 @@ import (
 // makes a resize, a reset or a change of focus trivial: there is no chart
 // state to carry over, only numbers to draw again.
 //
+// The charts use ntcharts' plain linechart (its canvas, axes and labels)
+// and draw the series themselves with graph.DrawLineSequence, rather than
+// its timeserieslinechart: that one places points by Time.Unix(), whole
+// seconds, so the four 250 ms intervals of a second would share one X; and
+// its two line styles differ only in their corners, too little to tell
+// series apart without colour.
+//
 // One column is one interval of the load generator, newest on the right.
 // In one-at-a-time mode a server that is waiting its turn gets no
 // intervals, so its chart simply stops moving and picks up where it left
@@ -29,7 +37,7 @@ type series struct {
 	// so the series can be told apart without colour.
 	glyph rune
 	style lipgloss.Style
-	vals  []float64 // oldest first; already in the chart's Y units
+	vals  []float64 // oldest first, in the chart's Y units; NaN is a gap
 }
 
 // plot draws series over a w×h area with a Y axis from 0 to yMax, labelled
@@ -53,7 +61,7 @@ func plot(w, h int, yMax float64, labels map[int]string, axis lipgloss.Style, ss
 
 	origin, gw := lc.Origin(), lc.GraphWidth()
 	row := func(v float64) int {
-		if math.IsNaN(v) || v < 0 {
+		if v < 0 {
 			v = 0
 		}
 		r := int(math.Round(v / yMax * float64(h-1)))
@@ -63,15 +71,26 @@ func plot(w, h int, yMax float64, labels map[int]string, axis lipgloss.Style, ss
 		vals := s.vals[max(0, len(s.vals)-gw):]
 		startX := origin.X + 1 + gw - len(vals)
 		if s.glyph == 0 {
-			ys := make([]int, len(vals))
-			for i, v := range vals {
-				ys[i] = row(v)
+			// A line is drawn run by run between the gaps.
+			for i := 0; i < len(vals); {
+				if math.IsNaN(vals[i]) {
+					i++
+					continue
+				}
+				var ys []int
+				j := i
+				for ; j < len(vals) && !math.IsNaN(vals[j]); j++ {
+					ys = append(ys, row(vals[j]))
+				}
+				graph.DrawLineSequence(&lc.Canvas, false, startX+i, ys, runes.ArcLineStyle, s.style)
+				i = j
 			}
-			graph.DrawLineSequence(&lc.Canvas, false, startX, ys, runes.ArcLineStyle, s.style)
 			continue
 		}
 		for i, v := range vals {
-			lc.Canvas.SetCell(canvas.Point{X: startX + i, Y: row(v)}, canvas.NewCellWithStyle(s.glyph, s.style))
+			if !math.IsNaN(v) {
+				lc.Canvas.SetCell(canvas.Point{X: startX + i, Y: row(v)}, canvas.NewCellWithStyle(s.glyph, s.style))
+			}
 		}
 	}
 	return lc.View()
@@ -83,20 +102,31 @@ func spark(w, h int, yMax float64, style lipgloss.Style, vals []float64) string 
 	if w < 1 || h < 1 {
 		return ""
 	}
-	sl := sparkline.New(w, h, sparkline.WithStyle(style), sparkline.WithMaxValue(max(yMax, 1)), sparkline.WithNoAutoMaxValue())
-	sl.PushAll(vals[max(0, len(vals)-w):])
+	yMax = max(yMax, 1)
+	sl := sparkline.New(w, h, sparkline.WithStyle(style), sparkline.WithMaxValue(yMax), sparkline.WithNoAutoMaxValue())
+	// A server doing 20 req/s beside one doing 20,000 would draw nothing
+	// at all on the shared scale, which reads as "stopped". Any non-zero
+	// value gets at least the lowest eighth of a cell, ▁.
+	least := yMax / float64(8*h)
+	for _, v := range vals[max(0, len(vals)-w):] {
+		if v > 0 {
+			v = max(v, least)
+		}
+		sl.Push(v)
+	}
 	sl.DrawColumnsOnly()
 	return sl.View()
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten, so that an
-// axis ends on a number a reader can take in at a glance.
+// niceCeil rounds v up to a round number (1, 1.5, 2, 3, 4, 5, 6 or 8 times
+// a power of ten), so that an axis ends on a number a reader takes in at a
+// glance, and the data still fills most of the chart's height.
 func niceCeil(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 1.5, 2, 3, 4, 5, 6, 8, 10} {
 		if v <= m*p*(1+1e-9) {
 			return m * p
 		}
@@ -121,7 +151,7 @@ func logLabels(h int, decades float64) map[int]string {
 	for d := 1.0; d <= decades; d++ {
 		r := int(math.Round(d / decades * float64(h-1)))
 		if _, taken := l[r]; !taken && r > 0 {
-			l[r] = fmtCount(math.Pow(10, d))
+			l[r] = pow10Label(int(d))
 		}
 	}
 	return l
@@ -132,3 +162,9 @@ func logLabels(h int, decades float64) map[int]string {
 // smaller would be invisible, on a log axis both read as orders of
 // magnitude, which is what the lesson is about.
 func logScale(v float64) float64 { return math.Log10(1 + max(v, 0)) }
+
+// pow10Label writes 10^d as an axis label: 10, 100, 1k, 10k, 100k, 1M.
+func pow10Label(d int) string {
+	suffix := []string{"", "k", "M", "G"}[min(d/3, 3)]
+	return "1" + strings.Repeat("0", d-3*min(d/3, 3)) + suffix
+}

@@ -20,10 +20,10 @@ type Driver interface {
 	// Scenarios lists the presets the picker offers, in menu order.
 	Scenarios() []Scenario
 
-	// Start switches to the named scenario (restarting servers if the
-	// scenario needs other server flags) and returns the knobs it starts
-	// with. The load it starts is running unless k.Paused is then set
-	// through Set.
+	// Start switches to the named scenario (restarting the servers if it
+	// needs other server flags) and returns its knobs. Whether the load
+	// runs is unchanged until the dashboard passes the knobs, with its own
+	// pause and drive mode, to Set.
 	Start(scenario string) (Knobs, error)
 
 	// Set changes the load to k: clients, rate, slow clients, idle
@@ -75,6 +75,7 @@ const (
 	OneAtATime
 )
 
+// String names the mode as the header shows it.
 func (m DriveMode) String() string {
 	if m == OneAtATime {
 		return "one at a time"
@@ -108,10 +109,14 @@ type Frame struct {
 	// The client's view, from the load generator.
 	Requests      int64         // responses completed in the interval
 	Bytes         int64         // bytes received in the interval
-	P50, P99, Max time.Duration // latency of those responses
-	Errors        []ErrorCount  // failures in the interval, by kind
-	InFlight      int           // requests sent and not yet answered, at the end
-	Conns         int           // connections open, at the end
+	P50, P99, Max time.Duration // latency of those responses, from when each was due
+	// UncorrectedP99 is the p99 measured from when each request was sent.
+	// It differs from P99 only under an open-loop load, where the gap is
+	// the queueing that coordinated omission would hide.
+	UncorrectedP99 time.Duration
+	Errors         []ErrorCount // failures in the interval, by kind
+	InFlight       int          // requests sent and not yet answered, at the end
+	Conns          int          // connections open, at the end
 
 	// The server's view, from its stats over the control channel. HasServer
 	// is false for an external server such as nginx.
@@ -147,6 +152,7 @@ const (
 	External               // a server the dashboard did not start (nginx)
 )
 
+// String is the state as a word, which the screen shows beside its glyph.
 func (s State) String() string {
 	switch s {
 	case Starting:

@@ -31,8 +31,9 @@ func newFakeDriver() *fakeDriver {
 	d := &fakeDriver{targets: []string{"blocking", "threaded", "evloop"}}
 	for _, n := range []string{"baseline", "crowd", "slow-client", "c10k", "big-files", "slow-reader", "churn", "overload", "slow-disk"} {
 		d.scenarios = append(d.scenarios, Scenario{
-			Name:  n,
-			Shows: fmt.Sprintf("What %s shows: a paragraph about it. It has a second sentence too.", n),
+			Name:   n,
+			Shows:  fmt.Sprintf("What %s shows: a paragraph about it. It has a second sentence too.", n),
+			Lesson: fmt.Sprintf("Watch the charts while %s runs: this is the lesson line.", n),
 		})
 	}
 	for i := range d.targets {
@@ -116,6 +117,13 @@ func (d *fakeDriver) push(fs ...Frame) {
 	d.mu.Unlock()
 }
 
+// drained reports that the model has taken every frame pushed so far.
+func (d *fakeDriver) drained() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending) == 0
+}
+
 func (d *fakeDriver) lastSet() Knobs {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -155,6 +163,7 @@ func slowClientFrames(n int) []Frame {
 			if t == 2 {
 				f.Threads, f.RSS = 5, 7<<20
 			}
+			f.Bytes = f.Requests * 1100
 			out = append(out, f)
 		}
 	}

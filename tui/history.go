@@ -9,6 +9,8 @@ const historyLen = 1024
 
 // sample is one interval of one target, reduced to what the charts draw.
 type sample struct {
+	at              time.Time
+	answered        bool // any response completed, so p50 and p99 mean something
 	p50, p99        time.Duration
 	rps             float64
 	conns, inFlight int
@@ -21,6 +23,7 @@ type sample struct {
 
 func sampleOf(f Frame) sample {
 	s := sample{
+		at: f.At, answered: f.Requests > 0,
 		p50: f.P50, p99: f.P99,
 		conns: f.Conns, inFlight: f.InFlight,
 		hasServer: f.HasServer, srvOpen: f.ServerOpen, srvInFlight: f.ServerInFlight,
@@ -41,6 +44,9 @@ type history struct {
 }
 
 func (h *history) push(s sample) {
+	if h.buf == nil {
+		h.buf = make([]sample, 0, historyLen)
+	}
 	if len(h.buf) < historyLen {
 		h.buf = append(h.buf, s)
 		return
@@ -72,20 +78,14 @@ type target struct {
 	seen   bool  // last holds a real frame
 
 	// Totals since the scenario started or the charts were reset.
-	requests    int64
-	errors      []ErrorCount
-	maxLatency  time.Duration
-	peakRSS     int64
-	peakThreads int
+	errors     []ErrorCount
+	maxLatency time.Duration
 }
 
 func (t *target) add(f Frame) {
 	t.hist.push(sampleOf(f))
 	t.last, t.seen = f, true
-	t.requests += f.Requests
 	t.maxLatency = max(t.maxLatency, f.Max)
-	t.peakRSS = max(t.peakRSS, f.RSS)
-	t.peakThreads = max(t.peakThreads, f.Threads)
 	for _, e := range f.Errors {
 		t.addErrors(e)
 	}
@@ -112,8 +112,13 @@ func (t *target) errorTotal() int64 {
 	return n
 }
 
+// resetTotals starts the totals afresh, as a new scenario does.
+func (t *target) resetTotals() { t.errors, t.maxLatency = nil, 0 }
+
+// reset forgets everything but the name and the state: the "reset
+// charts" key.
 func (t *target) reset() {
 	t.hist.reset()
 	t.last, t.seen = Frame{}, false
-	t.requests, t.errors, t.maxLatency, t.peakRSS, t.peakThreads = 0, nil, 0, 0, 0
+	t.resetTotals()
 }

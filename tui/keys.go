@@ -16,6 +16,9 @@ type keyMap struct {
 	ResetCharts, Restart        key.Binding
 	PickUp, PickDown, PickStart key.Binding
 	PickClose                   key.Binding
+
+	// For the help line only: a pair of keys in one entry.
+	clientsHelp key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -26,31 +29,38 @@ func newKeyMap() keyMap {
 		Help:         b("?", "all keys", "?"),
 		Quit:         b("q", "quit", "q", "ctrl+c"),
 		Next:         b("tab/→", "next server", "tab", "right", "down", "l"),
-		Prev:         b("shift+tab/←", "previous server", "shift+tab", "left", "up", "h"),
+		Prev:         b("shift+tab/←", "prev server", "shift+tab", "left", "up", "h"),
 		Pick:         b("p", "scenarios", "p"),
 		Pause:        b("space", "pause/resume", " "),
-		Mode:         b("m", "all at once / one at a time", "m"),
+		Mode:         b("m", "drive mode: all/one", "m"),
 		MoreClients:  b("+", "more clients", "+", "="),
 		FewerClients: b("-", "fewer clients", "-", "_"),
-		MoreRate:     b("R", "raise open-loop rate", "R"),
-		LessRate:     b("r", "lower open-loop rate", "r"),
+		MoreRate:     b("R", "raise rate", "R"),
+		LessRate:     b("r", "lower rate", "r"),
 		MoreSlow:     b("S", "more slow clients", "S"),
 		FewerSlow:    b("s", "fewer slow clients", "s"),
-		MoreIdle:     b("I", "more idle connections", "I"),
-		FewerIdle:    b("i", "fewer idle connections", "i"),
+		MoreIdle:     b("I", "more idle conns", "I"),
+		FewerIdle:    b("i", "fewer idle conns", "i"),
 		ResetCharts:  b("z", "reset charts", "z"),
 		Restart:      b("x", "restart crashed server", "x"),
 		PickUp:       b("↑/k", "up", "up", "k"),
 		PickDown:     b("↓/j", "down", "down", "j"),
 		PickStart:    b("enter", "run scenario", "enter"),
 		PickClose:    b("esc", "close", "esc", "p"),
+		clientsHelp:  b("+/-", "clients", "+", "-"),
 	}
 }
 
 // ShortHelp is the help line that is always on screen: the few keys a
-// teacher needs first. Everything else is one `?` away.
+// teacher needs first, short enough for 80 columns so that quit is never
+// cut off. Everything else is one `?` away.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Pick, k.Pause, k.MoreClients, k.FewerClients, k.Next, k.Quit}
+	short := func(b key.Binding, desc string) key.Binding {
+		b.SetHelp(b.Help().Key, desc)
+		return b
+	}
+	return []key.Binding{short(k.Help, "keys"), k.Pick, short(k.Pause, "pause"), k.clientsHelp,
+		short(k.Next, "next server"), k.Quit}
 }
 
 // pickerHelp is the help line while the scenario picker is open.

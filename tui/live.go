@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 // wait, while starting a server or stopping a load can take a second. So
 // the work is done by one goroutine, the reconciler, and the methods only
 // record what is wanted and wake it: the same "desired state, then
-// converge" pattern as a Kubernetes controller, in eighty lines. A flurry
+// converge" pattern as a Kubernetes controller, on a small scale. A flurry
 // of key presses costs one reconcile, not one per key, because the wake
 // channel holds at most one wake-up.
 type live struct {
@@ -29,7 +28,6 @@ type live struct {
 	scenarios []bench.Scenario
 	frames    chan Frame
 	wake      chan struct{}
-	dropped   atomic.Int64 // frames thrown away because the dashboard lagged
 
 	mu       sync.Mutex // guards the fields up to ts
 	scenario bench.Scenario
@@ -123,9 +121,9 @@ func NewLive(cfg LiveConfig) (Driver, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		done:      make(chan struct{}),
-		turnTimer: time.NewTimer(time.Hour),
+		turnTimer: time.NewTimer(turnLength),
 	}
-	l.turnTimer.Stop()
+	l.turnTimer.Stop() // armed only in one-at-a-time mode
 	for i, spec := range cfg.Targets {
 		l.ts = append(l.ts, &liveTarget{spec: spec})
 		l.status[i] = Status{State: Starting}
@@ -140,6 +138,7 @@ func NewLive(cfg LiveConfig) (Driver, error) {
 	return l, nil
 }
 
+// Targets implements Driver: the -models and -target entries, in order.
 func (l *live) Targets() []string {
 	names := make([]string, len(l.cfg.Targets))
 	for i, t := range l.cfg.Targets {
@@ -148,6 +147,7 @@ func (l *live) Targets() []string {
 	return names
 }
 
+// Scenarios implements Driver with bench's scenarios and their texts.
 func (l *live) Scenarios() []Scenario {
 	out := make([]Scenario, len(l.scenarios))
 	for i, s := range l.scenarios {
@@ -156,6 +156,8 @@ func (l *live) Scenarios() []Scenario {
 	return out
 }
 
+// Start implements Driver. The scenario takes effect on the next
+// reconcile; its server flags, if they differ, restart the servers.
 func (l *live) Start(name string) (Knobs, error) {
 	s, ok := bench.ScenarioByName(name)
 	if !ok {
@@ -171,6 +173,7 @@ func (l *live) Start(name string) (Knobs, error) {
 	return k, nil
 }
 
+// Set implements Driver: it records k and wakes the reconciler.
 func (l *live) Set(k Knobs) {
 	l.mu.Lock()
 	l.knobs = k
@@ -178,6 +181,7 @@ func (l *live) Set(k Knobs) {
 	l.poke()
 }
 
+// Drain implements Driver: whatever frames are waiting, without waiting.
 func (l *live) Drain(dst []Frame) []Frame {
 	for {
 		select {
@@ -189,12 +193,14 @@ func (l *live) Drain(dst []Frame) []Frame {
 	}
 }
 
+// Status implements Driver.
 func (l *live) Status(i int) Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.status[i]
 }
 
+// Restart implements Driver; a server it did not start cannot be restarted.
 func (l *live) Restart(i int) error {
 	if l.cfg.Targets[i].Model == "" {
 		return fmt.Errorf("%s was not started here", l.cfg.Targets[i].Name)
@@ -206,6 +212,7 @@ func (l *live) Restart(i int) error {
 	return nil
 }
 
+// Notice implements Driver.
 func (l *live) Notice() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -353,6 +360,10 @@ func (l *live) reconcileLoad(i int, t *liveTarget, mix bench.Mix, active bool) {
 	switch {
 	case t.spec.Model == "":
 		bt = bench.Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.spec.Path}
+		if t.load == nil {
+			// Its memory and threads, if we may read its /proc.
+			bt.PID, bt.Tree = listenerPID(t.spec.Addr), true
+		}
 	case t.srv != nil:
 		bt = t.srv.Target()
 		bt.Name = t.spec.Name
@@ -400,8 +411,7 @@ func (l *live) forward(i int) func(bench.Interval) {
 		}
 		select {
 		case l.frames <- frameOf(i, iv):
-		default:
-			l.dropped.Add(1)
+		default: // the dashboard is behind: drop, never wait
 		}
 	}
 }
@@ -559,8 +569,10 @@ func frameOf(i int, iv bench.Interval) Frame {
 		P50:      iv.Latency.P50,
 		P99:      iv.Latency.P99,
 		Max:      iv.Latency.Max,
-		InFlight: int(iv.InFlight),
-		Conns:    int(iv.Conns),
+
+		UncorrectedP99: iv.Uncorrected.P99,
+		InFlight:       int(iv.InFlight),
+		Conns:          int(iv.Conns),
 	}
 	for k, n := range iv.Errors {
 		if n > 0 {

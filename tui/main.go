@@ -82,12 +82,15 @@ func run(drv Driver, opts Options, in io.Reader, stdout, stderr io.Writer) (code
 	// session or an ssh connection ends) deserves the same clean exit:
 	// without this, the default action would kill the process before
 	// Close could stop the servers.
-	hup := make(chan os.Signal, 1)
+	hup, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	defer close(done)
 	go func() {
-		if _, ok := <-hup; ok {
+		select {
+		case <-hup:
 			p.Quit()
+		case <-done:
 		}
 	}()
 

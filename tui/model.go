@@ -127,7 +127,7 @@ func (m *Model) start(i int, paused bool) error {
 	for _, t := range m.targets {
 		// Totals are "since this scenario started"; the charts keep their
 		// history so that the change from one scenario to the next shows.
-		t.requests, t.errors, t.maxLatency, t.peakRSS, t.peakThreads = 0, nil, 0, 0, 0
+		t.resetTotals()
 	}
 	return nil
 }
@@ -268,6 +268,7 @@ func (m *Model) setPaused(p bool) {
 	if p == m.knobs.Paused {
 		return
 	}
+	m.now = m.opts.Now()
 	if p {
 		m.ran += m.now.Sub(m.started)
 	} else {

@@ -21,7 +21,11 @@ func TestMain(m *testing.M) {
 	// Golden views hold plain text: no colour codes, whatever terminal
 	// the tests run in. This is also exactly what NO_COLOR gives.
 	lipgloss.SetColorProfile(termenv.Ascii)
-	os.Exit(m.Run())
+	code := m.Run()
+	if e2eBin.dir != "" {
+		os.RemoveAll(e2eBin.dir)
+	}
+	os.Exit(code)
 }
 
 // newTest makes a dashboard over a fake driver with a fixed clock and a
@@ -238,6 +242,7 @@ func TestFocusAndRestart(t *testing.T) {
 		defer d.mu.Unlock()
 		return len(d.restarts) == 1
 	})
+	waitForScreen(t, tm, "◌ starting")
 	final := finish(t, tm)
 	if d.restarts[0] != 1 {
 		t.Errorf("restarted %v, want [1]", d.restarts)
@@ -260,12 +265,13 @@ func TestFocusAndRestart(t *testing.T) {
 func TestHelpPage(t *testing.T) {
 	m, _ := newTest(t, "crowd")
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	if v := m.View(); !strings.Contains(v, "? all keys") || !strings.Contains(v, "q quit") {
+	if v := m.View(); !strings.Contains(v, "? keys") || !strings.Contains(v, "q quit") {
 		t.Errorf("help line missing:\n%s", v)
 	}
 	m.Update(press("?"))
 	v := m.View()
-	for _, want := range []string{"Keys", "reset charts", "restart crashed server", "more idle connections"} {
+	// All three columns of keys fit in 80 columns, the last one too.
+	for _, want := range []string{"Keys", "reset charts", "restart crashed server", "more idle conns", "next server", "quit", "Charts:"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("help page lacks %q:\n%s", want, v)
 		}
@@ -371,8 +377,13 @@ func TestGolden(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m, d := newTest(t, "slow-client")
 			d.push(slowClientFrames(240)...)
+			// In one-at-a-time mode, it is blocking's turn.
+			d.setStatus(1, Status{State: Listening, Addr: "127.0.0.1:40002"})
 			d.setStatus(2, Status{State: Listening, Addr: "127.0.0.1:40003"})
 			tm := runTest(t, m, c.w, c.h)
+			// Keys only once the first tick has taken in the frames:
+			// then the final view depends on nothing but the data.
+			waitFor(t, "the frames to be drained", d.drained)
 			for _, k := range c.keys {
 				switch k {
 				case "tab":
@@ -432,6 +443,16 @@ func TestDriftFreeClock(t *testing.T) {
 // servers stopped) and the exit code is 1.
 func TestRunStopsDriverOnPanic(t *testing.T) {
 	d := &panickyDriver{fakeDriver: newFakeDriver()}
+	// bubbletea prints the panic to the process's stdout and its stack
+	// to stderr; keep both out of the test log.
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = devnull, devnull
+	defer func() { os.Stdout, os.Stderr = stdout, stderr }()
 	r, w := io.Pipe()
 	defer w.Close()
 	var out, errOut bytes.Buffer
@@ -471,4 +492,43 @@ func press(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func TestLessonFallsBackOnShows(t *testing.T) {
+	s := Scenario{Name: "x", Shows: "First sentence. Second one."}
+	if got := lessonFor(s); got != "First sentence." {
+		t.Errorf("lesson %q", got)
+	}
+	s.Lesson = "Own lesson."
+	if got := lessonFor(s); got != "Own lesson." {
+		t.Errorf("lesson %q", got)
+	}
+}
+
+// TestColourIsNotTheOnlyCarrier renders the same screens in 16 colours and
+// without: once the colour codes are stripped, the texts must be equal,
+// so everything the colours say is also said in words and glyphs.
+func TestColourIsNotTheOnlyCarrier(t *testing.T) {
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	for _, keys := range [][]string{nil, {"p"}, {"?"}, {"m"}} {
+		var views [2]string
+		for i, profile := range []termenv.Profile{termenv.Ascii, termenv.ANSI} {
+			lipgloss.SetColorProfile(profile)
+			m, d := newTest(t, "slow-client")
+			d.setStatus(1, Status{State: Crashed, Detail: "exit status 2: bind: address in use"})
+			d.push(slowClientFrames(100)...)
+			m.Update(tickMsg{})
+			m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+			for _, k := range keys {
+				m.Update(press(k))
+			}
+			views[i] = m.View()
+		}
+		if !strings.Contains(views[1], "\x1b[") {
+			t.Fatalf("keys %v: no colour codes in the 16-colour view", keys)
+		}
+		if plain := ansi.Strip(views[1]); plain != views[0] {
+			t.Errorf("keys %v: the coloured view says something the plain one does not:\n%s\n---\n%s", keys, plain, views[0])
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -64,11 +65,11 @@ func (m *Model) render() string {
 
 	var body string
 	switch {
-	case bodyH < 3:
+	case bodyH < 3 || w < 40:
 		// Too small to draw anything useful: say so, keep the help line.
 		body = m.st.warn.Render(fmt.Sprintf("terminal %dx%d is too small; 80x24 or more, please", w, h))
 	case m.showHelp:
-		body = m.viewFullHelp(w, bodyH)
+		body = m.viewFullHelp(w)
 	case m.picker.open:
 		body = m.viewPicker(w, bodyH)
 	default:
@@ -130,10 +131,15 @@ func (m *Model) viewHelpLine(w int) string {
 	return m.help.ShortHelpView(m.keys.ShortHelp())
 }
 
-func (m *Model) viewFullHelp(w, h int) string {
+// viewFullHelp is the `?` page: every key, and how to read the charts.
+func (m *Model) viewFullHelp(w int) string {
 	m.help.Width = w
+	legend := "Charts: latency ─ p99, • p50, on one axis for all servers; a gap is an interval " +
+		"in which nothing was answered. Concurrency, on a log axis: ─ connections and • requests " +
+		"in flight as the clients see them, o connections and + requests in flight as the server " +
+		"counts them, # the server's OS threads. The numbers panel repeats each glyph."
 	return m.st.title.Render("Keys") + m.st.dim.Render("  (any key closes this page)") + "\n\n" +
-		m.help.FullHelpView(m.keys.FullHelp())
+		m.help.FullHelpView(m.keys.FullHelp()) + "\n\n" + wrap(legend, w)
 }
 
 // scales are the axes that every column shares. A server whose latency
@@ -141,25 +147,26 @@ func (m *Model) viewFullHelp(w, h int) string {
 // and throughput axes are the same for all; each column autoscaling on
 // its own would blow a flat line's noise up to full height.
 type scales struct {
-	latMax   float64 // µs
-	rpsMax   float64
-	decades  float64 // of the concurrency chart
-	samples  int     // how many intervals a chart shows
-	interval float64 // seconds per interval, for the "last 15s" caption
+	latMax  float64 // µs
+	rpsMax  float64
+	decades float64       // of the concurrency chart
+	samples int           // how many intervals a chart shows
+	span    time.Duration // the time they cover, for the "last 15s" caption
 }
 
 func (m *Model) scalesFor(n int) scales {
 	sc := scales{samples: n, decades: 1}
 	var peakCount float64
 	for _, t := range m.targets {
-		for _, s := range t.hist.last(n) {
+		hist := t.hist.last(n)
+		if len(hist) > 1 {
+			sc.span = max(sc.span, hist[len(hist)-1].at.Sub(hist[0].at))
+		}
+		for _, s := range hist {
 			sc.latMax = max(sc.latMax, float64(s.p99.Microseconds()), float64(s.p50.Microseconds()))
 			sc.rpsMax = max(sc.rpsMax, s.rps)
 			peakCount = max(peakCount, float64(s.conns), float64(s.inFlight), float64(s.srvOpen),
 				float64(s.srvInFlight), float64(s.threads))
-		}
-		if t.seen && sc.interval == 0 {
-			sc.interval = t.last.Interval.Seconds()
 		}
 	}
 	sc.latMax = niceCeil(sc.latMax)
@@ -203,56 +210,31 @@ func (m *Model) viewColumn(i, w, h int, sc scales) string {
 	// Rows: the title, three chart captions, the panel if it goes
 	// underneath, and the rest shared by the charts.
 	rows := h - 1 - 3 - panelH
+	if rows < 5 {
+		// No room for charts: the numbers alone still tell the story.
+		return m.viewTitle(i, t, w) + "\n" + panelLines(panel, min(w, 2*panelWidth))
+	}
 	sparkH := max(1, min(3, rows/5))
 	latH := max(2, (rows-sparkH)/2)
 	concH := max(2, rows-sparkH-latH)
 
 	window := ""
-	if sc.interval > 0 {
-		window = fmt.Sprintf(" · last %.0fs", float64(sc.samples)*sc.interval)
+	if sc.span >= time.Second {
+		window = fmt.Sprintf(" · last %.0fs", sc.span.Seconds())
 	}
 	hist := t.hist.last(sc.samples)
-	lat := func(d func(sample) float64) []float64 {
-		v := make([]float64, len(hist))
-		for j, s := range hist {
-			v[j] = d(s)
-		}
-		return v
-	}
-	latency := plot(chartW, latH, sc.latMax, linearLabels(latH, sc.latMax, fmtMicros), st.axis, []series{
-		{style: st.p99, vals: lat(func(s sample) float64 { return float64(s.p99.Microseconds()) })},
-		{glyph: '•', style: st.p50, vals: lat(func(s sample) float64 { return float64(s.p50.Microseconds()) })},
-	})
-	// Later series draw over earlier ones where they meet, so the order
-	// is a priority: the server's own in-flight count, the one that shows
-	// a model serving one request at a time, goes on top.
-	conc := []series{{style: st.conns, vals: lat(func(s sample) float64 { return logScale(float64(s.conns)) })}}
-	hasServer, hasProc := t.last.HasServer || !t.seen, t.last.HasProc || !t.seen
-	if hasServer {
-		conc = append(conc, series{glyph: 'o', style: st.srvOpen, vals: lat(func(s sample) float64 { return logScale(float64(s.srvOpen)) })})
-	}
-	conc = append(conc, series{glyph: '•', style: st.inFlight, vals: lat(func(s sample) float64 { return logScale(float64(s.inFlight)) })})
-	if hasProc {
-		conc = append(conc, series{glyph: '#', style: st.threads, vals: lat(func(s sample) float64 { return logScale(float64(s.threads)) })})
-	}
-	if hasServer {
-		conc = append(conc, series{glyph: '+', style: st.srvInFlight, vals: lat(func(s sample) float64 { return logScale(float64(s.srvInFlight)) })})
-	}
-	concurrency := plot(chartW, concH, sc.decades, logLabels(concH, sc.decades), st.axis, conc)
-	tput := spark(chartW, sparkH, sc.rpsMax, st.spark, lat(func(s sample) float64 { return s.rps }))
-
-	rps, mibs := 0.0, 0.0
+	rps, bps := 0.0, 0.0
 	if t.seen && t.last.Interval > 0 {
 		rps = float64(t.last.Requests) / t.last.Interval.Seconds()
-		mibs = float64(t.last.Bytes) / t.last.Interval.Seconds()
+		bps = float64(t.last.Bytes) / t.last.Interval.Seconds()
 	}
 	charts := strings.Join([]string{
 		st.dim.Render("latency ─ p99 • p50" + window),
-		latency,
+		m.latencyChart(hist, chartW, latH, sc),
 		st.dim.Render("concurrency (log) ─conns •in flight o+ server #thr"),
-		concurrency,
-		st.dim.Render(fmt.Sprintf("throughput %s req/s · %s/s", fmtCount(rps), fmtBytes(int64(mibs)))),
-		tput,
+		m.concurrencyChart(t, hist, chartW, concH, sc),
+		st.dim.Render(fmt.Sprintf("throughput %s req/s · %s/s", fmtCount(rps), fmtBytes(int64(bps)))),
+		spark(chartW, sparkH, sc.rpsMax, st.spark, seriesOf(hist, func(s sample) float64 { return s.rps })),
 	}, "\n")
 	charts = fit(charts, chartW, h-1-panelH)
 
@@ -266,6 +248,60 @@ func (m *Model) viewColumn(i, w, h int, sc scales) string {
 			panelLines(left, half), "  ", panelLines(right, half))
 	}
 	return m.viewTitle(i, t, w) + "\n" + bodyView
+}
+
+// latencyChart draws p99 as a line and p50 as dots, on the shared axis.
+func (m *Model) latencyChart(hist []sample, w, h int, sc scales) string {
+	// An interval in which nothing was answered has no latency: it is a
+	// gap in the line, not a zero, which would read as "fast" at the very
+	// moment a server is stuck.
+	latency := func(d func(sample) time.Duration) func(sample) float64 {
+		return func(s sample) float64 {
+			if !s.answered {
+				return math.NaN()
+			}
+			return float64(d(s).Microseconds())
+		}
+	}
+	return plot(w, h, sc.latMax, linearLabels(h, sc.latMax, fmtMicros), m.st.axis, []series{
+		{style: m.st.p99, vals: seriesOf(hist, latency(func(s sample) time.Duration { return s.p99 }))},
+		{glyph: '•', style: m.st.p50, vals: seriesOf(hist, latency(func(s sample) time.Duration { return s.p50 }))},
+	})
+}
+
+// concurrencyChart draws, on a log axis, the connections and requests in
+// flight as the client sees them, the server's own counts of the same
+// (for the project's models) and its OS threads (for any local process).
+func (m *Model) concurrencyChart(t *target, hist []sample, w, h int, sc scales) string {
+	st := m.st
+	count := func(c func(sample) int64) []float64 {
+		return seriesOf(hist, func(s sample) float64 { return logScale(float64(c(s))) })
+	}
+	hasServer, hasProc := t.last.HasServer || !t.seen, t.last.HasProc || !t.seen
+	// Later series draw over earlier ones where they meet, so the order
+	// is a priority: the server's own in-flight count, the one that shows
+	// a model serving one request at a time, goes on top.
+	ss := []series{{style: st.conns, vals: count(func(s sample) int64 { return int64(s.conns) })}}
+	if hasServer {
+		ss = append(ss, series{glyph: 'o', style: st.srvOpen, vals: count(func(s sample) int64 { return s.srvOpen })})
+	}
+	ss = append(ss, series{glyph: '•', style: st.inFlight, vals: count(func(s sample) int64 { return int64(s.inFlight) })})
+	if hasProc {
+		ss = append(ss, series{glyph: '#', style: st.threads, vals: count(func(s sample) int64 { return int64(s.threads) })})
+	}
+	if hasServer {
+		ss = append(ss, series{glyph: '+', style: st.srvInFlight, vals: count(func(s sample) int64 { return s.srvInFlight })})
+	}
+	return plot(w, h, sc.decades, logLabels(h, sc.decades), st.axis, ss)
+}
+
+// seriesOf maps each sample through f.
+func seriesOf(hist []sample, f func(sample) float64) []float64 {
+	v := make([]float64, len(hist))
+	for i, s := range hist {
+		v[i] = f(s)
+	}
+	return v
 }
 
 // viewTitle is a column's first line: focus arrow, name and state.
@@ -297,7 +333,7 @@ func (m *Model) stateText(t *target, long bool) string {
 		word = "up" // a summary line has no room for the long word
 	}
 	text := st.good.Render("● " + word)
-	if long && s.Addr != "" {
+	if long && s.Addr != "" && !strings.Contains(t.name, s.Addr) {
 		text += st.dim.Render(" " + s.Addr)
 	}
 	if m.knobs.Mode == OneAtATime && !m.knobs.Paused {
@@ -328,9 +364,10 @@ func (m *Model) numbers(t *target) [][2]string {
 	}
 	lines := [][2]string{
 		{"  req/s", val(t.seen, fmtCount(rps))},
-		{"• p50", val(t.seen, fmtDuration(f.P50))},
-		{"─ p99", val(t.seen, fmtDuration(f.P99))},
-		{"  max", val(t.seen, fmtDuration(t.maxLatency))},
+		{"• p50", val(f.Requests > 0, fmtDuration(f.P50))},
+		{"─ p99", val(f.Requests > 0, fmtDuration(f.P99))},
+		{"  p99 uncorrected", val(f.Requests > 0 && m.knobs.Rate > 0, fmtDuration(f.UncorrectedP99))},
+		{"  max", val(t.maxLatency > 0, fmtDuration(t.maxLatency))},
 		{"─ conns", val(t.seen, fmt.Sprint(f.Conns))},
 		{"• in flight", val(t.seen, fmt.Sprint(f.InFlight))},
 		{"o srv open", val(f.HasServer, fmt.Sprint(f.ServerOpen))},
@@ -379,8 +416,12 @@ func (m *Model) viewSummary(i int, t *target, w int) string {
 		if f.Interval > 0 {
 			rps = float64(f.Requests) / f.Interval.Seconds()
 		}
+		p50, p99 := "–", "–"
+		if f.Requests > 0 {
+			p50, p99 = fmtDuration(f.P50), fmtDuration(f.P99)
+		}
 		fmt.Fprintf(&b, " %s req/s p50 %s p99 %s err %s",
-			fmtCount(rps), fmtDuration(f.P50), fmtDuration(f.P99), fmtCount(float64(t.errorTotal())))
+			fmtCount(rps), p50, p99, fmtCount(float64(t.errorTotal())))
 		if f.HasProc {
 			fmt.Fprintf(&b, " thr %d %s", f.Threads, fmtBytes(f.RSS))
 		}

@@ -13,6 +13,9 @@ import (
 // out the terminal's size and a resize can never leave debris behind.
 // Widths are counted in cells, not bytes, and colour codes count as none.
 func fit(s string, w, h int) string {
+	if h <= 0 {
+		return ""
+	}
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
 		lines = lines[:h]
