@@ -22,6 +22,9 @@ type Site struct {
 
 	mu    sync.Mutex
 	files map[string]*File // the open-file cache, keyed by cleaned path
+
+	// bufs holds idle sessions' input buffers for reuse (Session.Shrink).
+	bufs sync.Pool
 }
 
 // SiteOptions tune a Site.
@@ -52,7 +55,9 @@ func NewSite(root string, opt SiteOptions) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open site root %s: %w", abs, err)
 	}
-	return &Site{root: abs, rootFd: fd, delay: opt.DiskDelay, files: make(map[string]*File)}, nil
+	s := &Site{root: abs, rootFd: fd, delay: opt.DiskDelay, files: make(map[string]*File)}
+	s.bufs.New = func() any { return new([ReadBufferSize]byte) }
+	return s, nil
 }
 
 // Root is the absolute path of the folder served.

@@ -26,7 +26,12 @@ type Session struct {
 	site  *Site
 	stats *Stats
 
-	in         []byte // input buffer; unparsed bytes are in[start:end]
+	// in is the input buffer; the unparsed bytes are in[start:end]. It is
+	// taken from the site's pool when there is something to read and given
+	// back when the connection falls idle (see Shrink), so that an idle
+	// connection in an event loop costs a few hundred bytes, not 32 KiB.
+	in         []byte
+	inBuf      *[ReadBufferSize]byte
 	start, end int
 
 	parser Parser
@@ -46,19 +51,34 @@ func NewSession(site *Site, stats *Stats) *Session {
 	return &Session{
 		site:  site,
 		stats: stats,
-		in:    make([]byte, ReadBufferSize),
 		head:  make([]byte, 0, 512),
 		path:  make([]byte, 0, 256),
 		date:  make([]byte, 0, len(TimeFormat)),
 	}
 }
 
-// Reset makes the session ready for a new connection, keeping its buffers:
-// a model that pools sessions pays for them once, not per connection.
+// Reset makes the session ready for a new connection, keeping its small
+// buffers (a model that pools sessions pays for them once, not per
+// connection) and giving its input buffer back to the pool.
 func (s *Session) Reset() {
 	s.finish()
 	s.start, s.end = 0, 0
 	s.parser.Reset()
+	s.Shrink()
+}
+
+// Shrink gives the input buffer back to the site's pool if the connection is
+// idle: no response under way and no bytes waiting. A model whose idle
+// connections wait without a read in progress (the event loop) calls it after
+// each response; the next ReadSpace takes a buffer again. Models that wait
+// inside read(2) hold the buffer while they wait, and gain nothing from it.
+func (s *Session) Shrink() {
+	if s.inBuf == nil || s.responding || s.start != s.end {
+		return
+	}
+	s.site.bufs.Put(s.inBuf)
+	s.inBuf, s.in = nil, nil
+	s.start, s.end = 0, 0
 }
 
 // ReadSpace returns the free space at the end of the input buffer, for the
@@ -67,6 +87,10 @@ func (s *Session) Reset() {
 // between responses) simply stops reading from it. That is backpressure,
 // and it bounds each connection's memory.
 func (s *Session) ReadSpace() []byte {
+	if s.inBuf == nil {
+		s.inBuf = s.site.bufs.Get().(*[ReadBufferSize]byte)
+		s.in = s.inBuf[:]
+	}
 	if s.start > 0 {
 		// Slide the unparsed bytes (usually none, or the start of one
 		// pipelined request) to the front to make room.
@@ -107,7 +131,7 @@ func (s *Session) Next(now time.Time) bool {
 			break // need more bytes
 		}
 	}
-	if s.Buffered() == len(s.in) {
+	if len(s.in) > 0 && s.Buffered() == len(s.in) {
 		// Cannot happen while ReadBufferSize exceeds the parser's limits;
 		// kept so a future change of limits fails safe, not by hanging.
 		ErrorResponse(errHeaderTooLarge, &s.resp)

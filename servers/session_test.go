@@ -122,3 +122,41 @@ func TestKeepAliveAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per keep-alive request, want 0", a)
 	}
 }
+
+// TestSessionShrink checks that an idle session gives its input buffer back
+// and takes one again when there is something to read, without losing a
+// partial request in between.
+func TestSessionShrink(t *testing.T) {
+	site, _ := testSite(t)
+	s := NewSession(site, NewStats())
+	s.Shrink()
+	if s.inBuf != nil {
+		t.Fatal("a new session holds a buffer before reading")
+	}
+	n := copy(s.ReadSpace(), "GET /a.txt HTTP/1.1\r\nHo")
+	s.Received(n)
+	if s.Next(time.Now()) {
+		t.Fatal("partial request answered")
+	}
+	s.Shrink()
+	if s.inBuf == nil {
+		t.Fatal("Shrink dropped a partial request")
+	}
+	n = copy(s.ReadSpace(), "st: x\r\n\r\n")
+	s.Received(n)
+	if !s.Next(time.Now()) {
+		t.Fatal("request not completed after Shrink")
+	}
+	s.Shrink()
+	if s.inBuf == nil {
+		t.Fatal("Shrink took the buffer during a response")
+	}
+	s.Done()
+	s.Shrink()
+	if s.inBuf != nil || s.Buffered() != 0 {
+		t.Fatal("an idle session kept its buffer")
+	}
+	if s.Next(time.Now()) {
+		t.Fatal("an empty session answered")
+	}
+}
