@@ -160,14 +160,16 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", f.model, err)
 	}
-	fmt.Fprintf(stdout, "serverlab %s listening on http://%s (root %s)\n", f.model, srv.Addr(), root)
-
 	// Three things end a server: a signal, the parent closing the control
-	// channel, or the server failing by itself.
+	// channel, or the server failing by itself. The signals are caught
+	// before the listen line is printed: a parent may send SIGTERM the
+	// moment it reads that line, and must not find the default action
+	// (death, leaving the demo site behind) still in place.
 	stop := make(chan error, 2)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	fmt.Fprintf(stdout, "serverlab %s listening on http://%s (root %s)\n", f.model, srv.Addr(), root)
 	go func() {
 		<-sigs
 		stop <- nil

@@ -5,11 +5,15 @@ package demosite
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 // Sizes of the binary files, by name. Their bytes are pseudo-random from a
@@ -114,9 +118,12 @@ func stream(w io.Writer, size int) error {
 }
 
 // Temp writes the demo site into a new temporary folder and returns it with
-// a function that removes it.
+// a function that removes it. The folder's name carries this process's ID,
+// so that folders left behind by servers that were killed (SIGKILL gives no
+// chance to clean up) can be recognised and swept away by the next one.
 func Temp() (dir string, remove func(), err error) {
-	dir, err = os.MkdirTemp("", "serverlab-site-")
+	sweep()
+	dir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", tempPrefix, os.Getpid()))
 	if err != nil {
 		return "", nil, fmt.Errorf("demo site: %w", err)
 	}
@@ -125,6 +132,24 @@ func Temp() (dir string, remove func(), err error) {
 		return "", nil, err
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+const tempPrefix = "serverlab-site-"
+
+// sweep removes demo-site folders whose process no longer exists.
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, d := range dirs {
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), tempPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 {
+			continue // not a name we made
+		}
+		// Signal 0 checks that a process exists without touching it.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func writeFile(path string, b []byte) error {

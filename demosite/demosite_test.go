@@ -32,3 +32,30 @@ func TestWrite(t *testing.T) {
 		t.Error("Bytes is not deterministic, or is all zeros")
 	}
 }
+
+// TestTempSweepsOrphans checks that a folder left by a dead process is
+// removed by the next Temp, and that a live process's folder is kept.
+func TestTempSweepsOrphans(t *testing.T) {
+	orphan := filepath.Join(os.TempDir(), tempPrefix+"999999999-x")
+	live := filepath.Join(os.TempDir(), tempPrefix+"1-x") // PID 1 always exists
+	for _, d := range []string{orphan, live} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer os.RemoveAll(live)
+	dir, remove, err := Temp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("remove left %s", dir)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("orphan %s not swept", orphan)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live process's folder was swept: %v", err)
+	}
+}

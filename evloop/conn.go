@@ -107,11 +107,17 @@ type conn struct {
 	fileShort bool // the file ended before the response did
 	shutWr    bool // closing: our FIN is out
 
-	timer     timerKind
-	deadline  time.Time
-	alarm     time.Time
-	heapIdx   int
-	headStart time.Time // when the current request head began to arrive
+	// The clocks of the limits (timer.go): what the connection is waiting
+	// for, and since when.
+	timer       timerKind
+	deadline    time.Time
+	alarm       time.Time
+	heapIdx     int
+	fresh       bool      // no response sent yet
+	idleSince   time.Time // when the connection last became idle
+	headStart   time.Time // when the current request head began
+	progressAt  time.Time // when the response last made progress
+	lingerSince time.Time // when the closing state began
 }
 
 // advance runs c's state machine as far as it can go without waiting: it is
@@ -159,20 +165,12 @@ func (l *loop) advance(c *conn) {
 
 // wait makes c wait for its socket to become ready for ev (nothing, when
 // ev is 0), bounded by a timer of kind k, and returns c's state unchanged —
-// or closed, if the poller refused. A timer of the same kind already running
-// keeps its deadline: more bytes of a slow request head do not buy the
-// client more time.
+// or closed, if the poller refused.
 func (l *loop) wait(c *conn, ev events, k timerKind) state {
 	if !l.watch(c, ev) {
 		return closed
 	}
-	if k != c.timer {
-		since := l.now
-		if k == headerTimer {
-			since = c.headStart
-		}
-		l.setTimer(c, k, since)
-	}
+	l.setTimer(c, k, l.deadlineOf(c, k))
 	return c.state
 }
 
@@ -208,6 +206,11 @@ func (l *loop) readRequest(c *conn) state {
 			return fetchingFile
 		}
 		if !c.canRead {
+			// Nothing more to read for now. An idle connection gives
+			// its 32 KiB input buffer back while it waits: this is
+			// why ten thousand idle connections cost an event loop
+			// so little (Shrink keeps a partial request's buffer).
+			c.sess.Shrink()
 			return l.waitForRequest(c)
 		}
 		// Level-triggered: one read per readiness report is enough. If
@@ -223,20 +226,19 @@ func (l *loop) readRequest(c *conn) state {
 			// answer: requests are answered before the next read.
 			return closed
 		}
-		if c.sess.Buffered() == 0 {
-			c.headStart = l.now // the first byte of a new request head
+		if c.sess.Buffered() == 0 && !c.fresh {
+			// The first byte of a new request head. (On a new
+			// connection the head's clock started at accept.)
+			c.headStart = l.now
 		}
 		c.sess.Received(n)
 	}
 }
 
-// waitForRequest waits for more request bytes: under the idle limit
-// between requests, under the header limit once a head has begun.
+// waitForRequest waits for (more of) a request, under the idle and header
+// limits.
 func (l *loop) waitForRequest(c *conn) state {
-	if c.sess.Buffered() == 0 {
-		return l.wait(c, readable, idleTimer)
-	}
-	return l.wait(c, readable, headerTimer)
+	return l.wait(c, readable, readTimer)
 }
 
 // beginResponse takes the response the Session decided and prepares to
@@ -248,11 +250,12 @@ func (l *loop) beginResponse(c *conn) {
 	c.file, c.off, c.end = f, off, off+n
 	c.useSendfile = f != nil && l.srv.sendfile && n > smallBody
 	c.fileShort = false
+	c.progressAt = l.now
 }
 
-// startFile is the fetchingFile step, the seed's "start fetching the
-// requested file from disk": read the next chunk of the body into c's
-// buffer — here, at once, or by a disk worker. A body sent with sendfile
+// startFile is the fetchingFile step, the seed's trip to the disk: read the
+// next chunk of the body into c's buffer — here, at once, or by a disk
+// worker. A body sent with sendfile
 // needs no fetching: the kernel reads the file as it sends.
 func (l *loop) startFile(c *conn) state {
 	if c.fileShort {
@@ -369,8 +372,9 @@ func (l *loop) writeFailed(c *conn, err error) state {
 func (l *loop) sent(c *conn, n int) {
 	l.cfg.Stats.Sent(int64(n))
 	c.budget -= n
+	c.progressAt = l.now
 	if c.timer == writeTimer {
-		c.deadline = l.now.Add(l.cfg.WriteTimeout)
+		c.deadline = l.deadlineOf(c, writeTimer) // later: no heap work
 	}
 }
 
@@ -384,11 +388,11 @@ func (l *loop) finishResponse(c *conn) state {
 	if !keepAlive || l.draining {
 		return closing
 	}
-	if c.sess.Buffered() > 0 {
-		// The next request began arriving with an earlier one. Its clock
-		// starts now: a little generous, never unbounded.
-		c.headStart = l.now
-	}
+	// Idle from now; and if the next request began arriving with an
+	// earlier one, its head's clock starts now too: a little generous,
+	// never unbounded.
+	c.fresh = false
+	c.idleSince, c.headStart = l.now, l.now
 	return readingRequest
 }
 
@@ -401,6 +405,7 @@ func (l *loop) finishResponse(c *conn) state {
 func (l *loop) lingerClose(c *conn) state {
 	if !c.shutWr {
 		c.shutWr = true
+		c.lingerSince = l.now
 		if unix.Shutdown(c.fd, unix.SHUT_WR) != nil {
 			return closed
 		}
@@ -409,8 +414,11 @@ func (l *loop) lingerClose(c *conn) state {
 	if c.canRead {
 		c.canRead = false
 		n, err := unix.Read(c.fd, l.discard)
-		if (err != nil && err != unix.EAGAIN && err != unix.EINTR) || (err == nil && n == 0) {
-			return closed
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			// The client has not closed yet.
+		case err != nil || n == 0:
+			return closed // it has (or it reset): now close is safe
 		}
 	}
 	return l.wait(c, readable, lingerTimer)

@@ -26,9 +26,20 @@ func TestSlowReaderPartialWrites(t *testing.T) {
 	dir := t.TempDir()
 	const size = 64 << 20
 	sum := writeBigFile(t, filepath.Join(dir, "big.bin"), size)
-	for _, noSendfile := range []bool{false, true} {
-		t.Run("nosendfile="+strconv.FormatBool(noSendfile), func(t *testing.T) {
-			ts := startServer(t, serverOpts{root: dir, cfg: func(c *servers.Config) { c.NoSendfile = noSendfile }})
+	for _, tc := range []struct {
+		name       string
+		noSendfile bool
+		sendBuffer int
+	}{
+		{"sendfile", false, 0},
+		{"nosendfile", true, 0},
+		// A tiny send buffer: nearly every sendfile and write is partial.
+		{"sendfile-tinysndbuf", false, 8 << 10},
+		{"nosendfile-tinysndbuf", true, 8 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, serverOpts{root: dir, sendBuffer: tc.sendBuffer,
+				cfg: func(c *servers.Config) { c.NoSendfile = tc.noSendfile }})
 			c := dial(t, ts.Addr())
 			c.(*net.TCPConn).SetReadBuffer(16 << 10) // a small window: the server fills it quickly
 			io.WriteString(c, request("/big.bin"))
@@ -98,8 +109,16 @@ type resp struct {
 // gets fewer bytes than promised, never wrong ones), counts an error, and
 // leaves the server serving.
 func TestFileShrinksMidSend(t *testing.T) {
-	for _, noSendfile := range []bool{false, true} {
-		t.Run("nosendfile="+strconv.FormatBool(noSendfile), func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		workers int
+		noSend  bool
+	}{
+		{"sendfile", 0, false},
+		{"pread", 0, true},
+		{"pread-workers", 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			const size = 32 << 20
 			path := filepath.Join(dir, "shrink.bin")
@@ -107,7 +126,9 @@ func TestFileShrinksMidSend(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "ok.txt"), []byte("still here\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			ts := startServer(t, serverOpts{root: dir, cfg: func(c *servers.Config) { c.NoSendfile = noSendfile }})
+			ts := startServer(t, serverOpts{root: dir, cfg: func(c *servers.Config) {
+				c.NoSendfile, c.DiskWorkers = tc.noSend, tc.workers
+			}})
 			c := dial(t, ts.Addr())
 			c.(*net.TCPConn).SetReadBuffer(16 << 10)
 			io.WriteString(c, request("/shrink.bin"))
@@ -202,6 +223,28 @@ func TestIdleTimeout(t *testing.T) {
 	}
 	if s := ts.stats.Snapshot(); s.Timeouts != 1 || s.Requests != 8 {
 		t.Errorf("timeouts %d, requests %d; want 1 and 8", s.Timeouts, s.Requests)
+	}
+}
+
+// A client that connects and says nothing is a slow request, not an idle
+// keep-alive connection (the rule of servers.Limits.ReadDeadline): it is
+// closed HeaderTimeout after accept, without an answer, even though the
+// idle limit is far longer.
+func TestSilentNewConnection(t *testing.T) {
+	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) {
+		c.HeaderTimeout, c.IdleTimeout = 300*time.Millisecond, time.Hour
+	}})
+	c := dial(t, ts.Addr())
+	start := time.Now()
+	n, err := c.Read(make([]byte, 1))
+	if err != io.EOF {
+		t.Fatalf("silent connection: read %d, %v; want EOF and no answer", n, err)
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the 300ms limit", waited)
+	}
+	if s := ts.stats.Snapshot(); s.Timeouts != 1 || s.Requests != 0 {
+		t.Errorf("timeouts %d, requests %d; want 1 and 0", s.Timeouts, s.Requests)
 	}
 }
 

@@ -61,6 +61,8 @@ type serverOpts struct {
 	// noServe makes a server that is listening but not yet serving: the
 	// test calls srv.start() itself.
 	noServe bool
+	// sendBuffer sets SO_SNDBUF on accepted sockets, to force partial writes.
+	sendBuffer int
 }
 
 // startServer makes and starts a server, and registers its shutdown and
@@ -87,6 +89,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 		t.Fatal(err)
 	}
 	ts := &testServer{server: s.(*server), stats: cfg.Stats, served: make(chan error, 1)}
+	ts.sendBuffer = o.sendBuffer
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -174,6 +177,8 @@ func dial(t *testing.T, addr string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A server bug should fail the test, not hang it.
+	c.SetDeadline(time.Now().Add(time.Minute))
 	t.Cleanup(func() { c.Close() })
 	return c
 }

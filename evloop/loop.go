@@ -190,6 +190,9 @@ func (l *loop) openConn(fd int) {
 	// algorithm to collect more. A failure here (the client already gone)
 	// shows up on the first read instead.
 	sock.SetNoDelay(fd)
+	if l.srv.sendBuffer > 0 {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
+	}
 
 	c := l.newConn(fd)
 	for fd >= len(l.conns) {
@@ -199,8 +202,9 @@ func (l *loop) openConn(fd int) {
 	l.nconns++
 	l.accepted++
 	l.cfg.Stats.ConnAccepted()
-	// The new connection waits for its first request, as an idle one.
-	if l.wait(c, readable, idleTimer) == closed {
+	c.fresh = true
+	c.idleSince, c.headStart = l.now, l.now
+	if l.waitForRequest(c) == closed {
 		l.closeConn(c)
 	}
 }

@@ -21,6 +21,14 @@ type server struct {
 	loops    []*loop
 	disk     *diskPool // nil without -disk-workers
 
+	// sendBuffer, when set (by tests, before Serve), shrinks each accepted
+	// socket's send buffer (SO_SNDBUF). On loopback the kernel grows send
+	// buffers to megabytes and reports a socket writable only when half
+	// of it is free, so a 64 KiB write almost never goes out partly; a
+	// tiny buffer makes every large write partial, which is what the
+	// resume-where-you-stopped code needs to be tested against.
+	sendBuffer int
+
 	open  atomic.Int64 // connections open across all loops, for MaxConns
 	phase atomic.Int32 // phaseRunning, phaseDraining or phaseStopping
 

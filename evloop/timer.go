@@ -11,8 +11,7 @@ type timerKind uint8
 
 const (
 	noTimer     timerKind = iota
-	idleTimer             // waiting for the first byte of a request (IdleTimeout)
-	headerTimer           // a request head has begun and must end (HeaderTimeout)
+	readTimer             // waiting for a request: the idle and header limits
 	writeTimer            // the client is not reading its response (WriteTimeout)
 	lingerTimer           // closing: waiting for the client to close as well
 )
@@ -22,18 +21,26 @@ const (
 // shutdown short.
 const lingerTimeout = time.Second
 
-func (l *loop) timeoutOf(k timerKind) time.Duration {
+// deadlineOf is when c's wait of kind k must end, or zero for never. Each
+// deadline is worked out from times the connection records as it goes, so
+// asking again gives the same answer: waiting again after a stale wake-up
+// never buys a client more time.
+func (l *loop) deadlineOf(c *conn, k timerKind) time.Time {
 	switch k {
-	case idleTimer:
-		return l.cfg.IdleTimeout
-	case headerTimer:
-		return l.cfg.HeaderTimeout
+	case readTimer:
+		// The same rule as every other model: IdleTimeout from when the
+		// connection became idle, HeaderTimeout from when the head began
+		// (for a new connection, from accept).
+		idle := c.sess.Buffered() == 0
+		return l.cfg.Limits.ReadDeadline(idle, c.fresh, c.idleSince, c.headStart)
 	case writeTimer:
-		return l.cfg.WriteTimeout
+		if l.cfg.WriteTimeout > 0 {
+			return c.progressAt.Add(l.cfg.WriteTimeout)
+		}
 	case lingerTimer:
-		return lingerTimeout
+		return c.lingerSince.Add(lingerTimeout)
 	}
-	return 0
+	return time.Time{}
 }
 
 // The timers of all connections live in one min-heap, ordered by alarm,
@@ -75,22 +82,20 @@ func (h *timerHeap) Pop() any {
 	return c
 }
 
-// setTimer starts c's timer of kind k, measured from since. A limit of zero
-// means "no limit", and no timer.
-func (l *loop) setTimer(c *conn, k timerKind, since time.Time) {
-	d := l.timeoutOf(k)
-	if d <= 0 {
+// setTimer sets c's timer of kind k to ring at deadline (zero: no timer).
+func (l *loop) setTimer(c *conn, k timerKind, deadline time.Time) {
+	if deadline.IsZero() {
 		c.timer = noTimer
 		return
 	}
 	c.timer = k
-	c.deadline = since.Add(d)
+	c.deadline = deadline
 	switch {
 	case c.heapIdx < 0:
-		c.alarm = c.deadline
+		c.alarm = deadline
 		heap.Push(&l.timers, c)
-	case c.deadline.Before(c.alarm):
-		c.alarm = c.deadline
+	case deadline.Before(c.alarm):
+		c.alarm = deadline
 		heap.Fix(&l.timers, c.heapIdx)
 	}
 }
@@ -135,10 +140,10 @@ func (l *loop) expireTimers() {
 // expire handles a connection whose limit ran out.
 func (l *loop) expire(c *conn, k timerKind) {
 	switch k {
-	case idleTimer, headerTimer:
+	case readTimer:
 		// Session.Timeout counts the timeout and, when part of a request
 		// has arrived, prepares a 408 (RFC 9110 §15.5.9) to send before
-		// closing. An idle connection is simply closed.
+		// closing. A connection that sent nothing is simply closed.
 		if c.sess.Timeout(l.now) {
 			l.beginResponse(c)
 			c.state = fetchingFile
