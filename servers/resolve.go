@@ -24,7 +24,7 @@ type Site struct {
 	files map[string]*File // the open-file cache, keyed by cleaned path
 
 	// bufs holds idle sessions' input buffers for reuse (Session.Shrink).
-	bufs sync.Pool
+	bufs bufPool
 }
 
 // SiteOptions tune a Site.
@@ -55,9 +55,7 @@ func NewSite(root string, opt SiteOptions) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open site root %s: %w", abs, err)
 	}
-	s := &Site{root: abs, rootFd: fd, delay: opt.DiskDelay, files: make(map[string]*File)}
-	s.bufs.New = func() any { return new([ReadBufferSize]byte) }
-	return s, nil
+	return &Site{root: abs, rootFd: fd, delay: opt.DiskDelay, files: make(map[string]*File)}, nil
 }
 
 // Root is the absolute path of the folder served.
@@ -148,6 +146,13 @@ func (s *Site) open(rel []byte, now time.Time) (*File, error) {
 	// A miss, or an entry too old to trust: open the path afresh.
 	fresh, err := s.openFresh(string(rel), now)
 	if err != nil {
+		if f != nil && err.(*Error).Status == 503 {
+			// Out of descriptors: we cannot check the file, but we
+			// still hold it open. Serving a copy a few seconds old
+			// beats refusing the connections we already have.
+			f.acquire()
+			return f, nil
+		}
 		if f != nil {
 			s.evict(string(rel), f)
 		}
@@ -359,4 +364,36 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
+}
+
+// bufPool is a bounded free list of input buffers. It is not a sync.Pool
+// because a sync.Pool is emptied by every garbage collection (and, under the
+// race detector, drops items at random), which would put allocations back
+// on the keep-alive path; and it is bounded so that a burst of busy
+// connections does not leave memory parked here for ever.
+type bufPool struct {
+	mu   sync.Mutex
+	free []*[ReadBufferSize]byte
+}
+
+// bufPoolMax is how many idle buffers are kept: 8 MiB at most.
+const bufPoolMax = 256
+
+func (p *bufPool) get() *[ReadBufferSize]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b
+	}
+	return new([ReadBufferSize]byte)
+}
+
+func (p *bufPool) put(b *[ReadBufferSize]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < bufPoolMax {
+		p.free = append(p.free, b)
+	}
 }

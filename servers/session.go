@@ -76,7 +76,7 @@ func (s *Session) Shrink() {
 	if s.inBuf == nil || s.responding || s.start != s.end {
 		return
 	}
-	s.site.bufs.Put(s.inBuf)
+	s.site.bufs.put(s.inBuf)
 	s.inBuf, s.in = nil, nil
 	s.start, s.end = 0, 0
 }
@@ -88,7 +88,7 @@ func (s *Session) Shrink() {
 // and it bounds each connection's memory.
 func (s *Session) ReadSpace() []byte {
 	if s.inBuf == nil {
-		s.inBuf = s.site.bufs.Get().(*[ReadBufferSize]byte)
+		s.inBuf = s.site.bufs.get()
 		s.in = s.inBuf[:]
 	}
 	if s.start > 0 {
