@@ -115,6 +115,12 @@ func (l *loop) removeTimer(c *conn) {
 
 // expireTimers acts on every deadline that has passed.
 func (l *loop) expireTimers() {
+	// The accept pause first: the loop below returns as soon as the next
+	// alarm is in the future, and a pause left over past its end would
+	// make pollTimeout answer 0 again and again — a busy loop.
+	if l.acceptPaused && !l.acceptResume.After(l.now) {
+		l.resumeAccept()
+	}
 	for len(l.timers) > 0 {
 		c := l.timers[0]
 		switch {
@@ -131,9 +137,6 @@ func (l *loop) expireTimers() {
 			c.timer = noTimer
 			l.expire(c, k)
 		}
-	}
-	if l.acceptPaused && !l.acceptResume.After(l.now) {
-		l.resumeAccept()
 	}
 }
 
