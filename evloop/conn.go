@@ -200,6 +200,12 @@ func (l *loop) watch(c *conn, ev events) bool {
 // buffered (one that was pipelined behind the last), or read more bytes of
 // one when the socket has some.
 func (l *loop) readRequest(c *conn) state {
+	if c.sess == nil {
+		if !c.canRead {
+			return l.waitForRequest(c)
+		}
+		l.takeSession(c) // bytes are arriving: now it needs one
+	}
 	for {
 		if c.sess.Next(l.now) {
 			l.beginResponse(c)
@@ -207,10 +213,15 @@ func (l *loop) readRequest(c *conn) state {
 		}
 		if !c.canRead {
 			// Nothing more to read for now. An idle connection gives
-			// its 32 KiB input buffer back while it waits: this is
-			// why ten thousand idle connections cost an event loop
-			// so little (Shrink keeps a partial request's buffer).
-			c.sess.Shrink()
+			// its whole Session (and its 32 KiB input buffer) back
+			// while it waits: this is why ten thousand idle
+			// connections cost an event loop so little. One with
+			// part of a request keeps it, but not an empty buffer.
+			if c.sess.Idle() {
+				l.putSession(c)
+			} else {
+				c.sess.Shrink()
+			}
 			return l.waitForRequest(c)
 		}
 		// Level-triggered: one read per readiness report is enough. If

@@ -24,16 +24,21 @@ type loop struct {
 	wakeFd int // eventfd: disk completions and Shutdown wake the loop here
 	spare  int // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
-	now     time.Time // read once per turn of the loop
-	ready   []event   // what the poller found ready this turn
-	conns   []*conn   // indexed by descriptor: the socket -> connection table
-	nconns  int
-	free    []*conn  // closed connections kept for reuse, Session and all
-	chunks  [][]byte // spare file buffers
-	timers  timerHeap
-	iov     [2][]byte // writev's argument, kept here so it is not allocated
-	discard []byte    // where the closing state throws away what it reads
-	wakeBuf [8]byte
+	now    time.Time // read once per turn of the loop
+	ready  []event   // what the poller found ready this turn
+	conns  []*conn   // indexed by descriptor: the socket -> connection table
+	nconns int
+	free   []*conn // closed connections kept for reuse
+	// sessions are the protocol states not in use. A connection holds a
+	// Session only while a request is arriving or being answered: an
+	// idle keep-alive connection gives its own back (see readRequest),
+	// which is most of why an idle connection costs so little here.
+	sessions []*servers.Session
+	chunks   [][]byte // spare file buffers
+	timers   timerHeap
+	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	discard  []byte    // where the closing state throws away what it reads
+	wakeBuf  [8]byte
 
 	acceptPaused bool
 	acceptResume time.Time
@@ -326,10 +331,30 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c = &conn{sess: servers.NewSession(l.cfg.Site, l.cfg.Stats), heapIdx: -1}
+		c = &conn{heapIdx: -1}
 	}
 	c.fd = fd
 	return c
+}
+
+// takeSession gives c a Session, from the pool or new.
+func (l *loop) takeSession(c *conn) {
+	if n := len(l.sessions); n > 0 {
+		c.sess = l.sessions[n-1]
+		l.sessions = l.sessions[:n-1]
+		return
+	}
+	c.sess = servers.NewSession(l.cfg.Site, l.cfg.Stats)
+}
+
+// putSession takes c's Session back into the pool (a bounded one: after a
+// burst of busy connections, the surplus is left to the garbage collector).
+func (l *loop) putSession(c *conn) {
+	c.sess.Reset()
+	if len(l.sessions) < maxSpareConns {
+		l.sessions = append(l.sessions, c.sess)
+	}
+	c.sess = nil
 }
 
 // closeConn is the end of a connection, whatever ended it.
@@ -345,9 +370,11 @@ func (l *loop) closeConn(c *conn) {
 		l.poller.del(c.fd) // before close: poll(2) keeps its own list
 	}
 	// Abort counts an error if a response was cut short, and releases
-	// its file; Reset readies the Session for its next connection.
-	c.sess.Abort()
-	c.sess.Reset()
+	// its file; the Session then goes back to the pool.
+	if c.sess != nil {
+		c.sess.Abort()
+		l.putSession(c)
+	}
 	unix.Close(c.fd)
 	l.conns[c.fd] = nil
 	l.nconns--
@@ -355,7 +382,7 @@ func (l *loop) closeConn(c *conn) {
 	l.cfg.Stats.ConnClosed()
 
 	l.putChunk(c)
-	*c = conn{sess: c.sess, heapIdx: -1}
+	*c = conn{heapIdx: -1}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)
 	}

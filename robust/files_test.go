@@ -133,8 +133,8 @@ func testFileChange(t *testing.T, m model, noSendfile bool, fc fileChange, old [
 			// zeroes the pages it cuts, so bytes "sent" but not yet read
 			// can change under the client. No server can prevent that
 			// with sendfile; it is the price of zero copy.
-			t.Logf("sendfile: %d of the bytes in flight read differently after the truncation, from byte %d (the client had read %d)",
-				got.Len()-diff, diff, 1<<20)
+			t.Logf("%s: %d of the bytes in flight read differently after the truncation, from byte %d (the client had read %d)",
+				m.name, got.Len()-diff, diff, 1<<20)
 		}
 		eventually(t, "the cut-short response to be counted", func() bool {
 			s := ts.stats.Snapshot()

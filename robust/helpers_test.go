@@ -111,8 +111,8 @@ type serverOpts struct {
 
 // startServer makes, starts and warms up a server for m, and registers
 // with t.Cleanup its shutdown and the final leak check: once the server is
-// shut down and its Site closed, the process has exactly the descriptors
-// and goroutines it had before.
+// shut down and its Site closed, the process has no more descriptors or
+// goroutines than it had before.
 func startServer(t *testing.T, m model, o serverOpts) *testServer {
 	t.Helper()
 	checkLeaks(t)

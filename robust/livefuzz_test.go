@@ -89,8 +89,8 @@ func TestLiveFuzz(t *testing.T) {
 			}
 			ts.settled(t)
 			s := ts.stats.Snapshot()
-			t.Logf("%d inputs: %d answers (2xx %d, 3xx %d, 4xx %d, 5xx %d), %d connections, %d bytes sent, %d errors, %d timeouts",
-				fuzzInputs, s.Requests, s.Status2xx, s.Status3xx, s.Status4xx, s.Status5xx, s.Accepted, s.BytesSent, s.Errors, s.Timeouts)
+			t.Logf("%s: %d inputs: %d answers (2xx %d, 3xx %d, 4xx %d, 5xx %d), %d connections, %d bytes sent, %d errors, %d timeouts",
+				m.name, fuzzInputs, s.Requests, s.Status2xx, s.Status3xx, s.Status4xx, s.Status5xx, s.Accepted, s.BytesSent, s.Errors, s.Timeouts)
 		})
 	}
 }

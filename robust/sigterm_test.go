@@ -30,12 +30,12 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	for _, v := range processModels {
 		t.Run(v.name, func(t *testing.T) {
 			args := append([]string{"-header-timeout", "2s", "-idle-timeout", "2s", "-write-timeout", "2s"}, v.args...)
-			sigtermUnderLoad(t, startChild(t, childOpts{args: args}))
+			sigtermUnderLoad(t, v.name, startChild(t, childOpts{args: args}))
 		})
 	}
 }
 
-func sigtermUnderLoad(t *testing.T, ch *child) {
+func sigtermUnderLoad(t *testing.T, name string, ch *child) {
 	var (
 		stopping atomic.Bool  // set just before SIGTERM
 		answered atomic.Int64 // whole 1 MiB responses
@@ -106,7 +106,8 @@ func sigtermUnderLoad(t *testing.T, ch *child) {
 	for _, f := range failures {
 		t.Error(f)
 	}
-	t.Logf("exit %v after SIGTERM; %d whole 1 MiB answers, %d requests closed unanswered", took.Round(time.Millisecond), answered.Load(), lost.Load())
+	t.Logf("%s: exit %v after SIGTERM; %d whole 1 MiB answers, %d requests closed unanswered",
+		name, took.Round(time.Millisecond), answered.Load(), lost.Load())
 }
 
 // loadConn sends up to 5 requests for /1m.bin on one connection, one after

@@ -67,6 +67,16 @@ func (s *Session) Reset() {
 	s.Shrink()
 }
 
+// Idle reports whether the session is between requests with nothing in
+// hand: no response under way, no bytes buffered, and the parser at a
+// request boundary (not in the middle of skipping a body). An idle session
+// holds nothing a connection needs, so an event loop can give the whole
+// session back to a pool while the connection waits, and take one again
+// when bytes arrive.
+func (s *Session) Idle() bool {
+	return !s.responding && s.start == s.end && s.parser.discard == 0
+}
+
 // Shrink gives the input buffer back to the site's pool if the connection is
 // idle: no response under way and no bytes waiting. A model whose idle
 // connections wait without a read in progress (the event loop) calls it after

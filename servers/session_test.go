@@ -160,3 +160,27 @@ func TestSessionShrink(t *testing.T) {
 		t.Fatal("an empty session answered")
 	}
 }
+
+func TestSessionIdle(t *testing.T) {
+	site, _ := testSite(t)
+	s := NewSession(site, NewStats())
+	if !s.Idle() {
+		t.Fatal("a new session is not idle")
+	}
+	// A request with a body that has not fully arrived: answered, but the
+	// parser still has body bytes to skip, so the session is not idle.
+	n := copy(s.ReadSpace(), "GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+	s.Received(n)
+	if !s.Next(time.Now()) || s.Idle() {
+		t.Fatal("idle during a response")
+	}
+	s.Done()
+	if s.Next(time.Now()) || s.Idle() {
+		t.Fatal("idle while 3 body bytes are still to come")
+	}
+	n = copy(s.ReadSpace(), "cde")
+	s.Received(n)
+	if s.Next(time.Now()) || !s.Idle() {
+		t.Fatal("not idle after the body was skipped")
+	}
+}
