@@ -77,7 +77,13 @@ const (
 type conn struct {
 	fd    int
 	state state
-	sess  *servers.Session
+
+	// work is what the connection needs only while a request is arriving
+	// or being answered. An idle keep-alive connection gives it back to
+	// the loop's pool (see readRequest) and keeps just this struct: that
+	// is why ten thousand idle connections cost an event loop so little.
+	// Embedded, so that c.sess, c.head and the rest read naturally.
+	*work
 
 	// What the poller watches this socket for. Only changed when the
 	// connection has to wait for something else than before, so that a
@@ -88,6 +94,27 @@ type conn struct {
 	// It saves a read(2) that would only return EAGAIN after every
 	// response, when the client is still waiting for it.
 	canRead bool
+
+	budget   int  // bytes left to send this turn (see advance)
+	diskBusy bool // a disk worker is reading into buf
+	doomed   bool // closed while diskBusy: close when the read is back
+	shutWr   bool // closing: our FIN is out
+
+	// The clocks of the limits (timer.go): what the connection is waiting
+	// for, and since when.
+	timer       timerKind
+	deadline    time.Time
+	alarm       time.Time
+	heapIdx     int
+	fresh       bool      // no response sent yet
+	idleSince   time.Time // when the connection last became idle
+	headStart   time.Time // when the current request head began
+	lingerSince time.Time // when the closing state began
+}
+
+// work is a connection's protocol state and the response in progress.
+type work struct {
+	sess *servers.Session
 
 	// The response in progress. The head is sent from headOff; the file
 	// from off (the next byte to read or sendfile) to end; buf[cs:ce] is
@@ -100,24 +127,9 @@ type conn struct {
 	useSendfile bool
 	buf         []byte // a chunk from the loop's pool while the response needs one
 	cs, ce      int
-	budget      int // bytes left to send this turn
+	fileShort   bool // the file ended before the response did
 
-	diskBusy  bool // a disk worker is reading into buf
-	doomed    bool // closed while diskBusy: close when the read is back
-	fileShort bool // the file ended before the response did
-	shutWr    bool // closing: our FIN is out
-
-	// The clocks of the limits (timer.go): what the connection is waiting
-	// for, and since when.
-	timer       timerKind
-	deadline    time.Time
-	alarm       time.Time
-	heapIdx     int
-	fresh       bool      // no response sent yet
-	idleSince   time.Time // when the connection last became idle
-	headStart   time.Time // when the current request head began
-	progressAt  time.Time // when the response last made progress
-	lingerSince time.Time // when the closing state began
+	progressAt time.Time // when the response last made progress
 }
 
 // advance runs c's state machine as far as it can go without waiting: it is
@@ -200,11 +212,11 @@ func (l *loop) watch(c *conn, ev events) bool {
 // buffered (one that was pipelined behind the last), or read more bytes of
 // one when the socket has some.
 func (l *loop) readRequest(c *conn) state {
-	if c.sess == nil {
+	if c.work == nil {
 		if !c.canRead {
 			return l.waitForRequest(c)
 		}
-		l.takeSession(c) // bytes are arriving: now it needs one
+		l.takeWork(c) // bytes are arriving: now it needs one
 	}
 	for {
 		if c.sess.Next(l.now) {
@@ -213,12 +225,11 @@ func (l *loop) readRequest(c *conn) state {
 		}
 		if !c.canRead {
 			// Nothing more to read for now. An idle connection gives
-			// its whole Session (and its 32 KiB input buffer) back
-			// while it waits: this is why ten thousand idle
-			// connections cost an event loop so little. One with
-			// part of a request keeps it, but not an empty buffer.
+			// its work, Session and 32 KiB input buffer included,
+			// back while it waits. One with part of a request keeps
+			// it, but not an empty buffer.
 			if c.sess.Idle() {
-				l.putSession(c)
+				l.putWork(c)
 			} else {
 				c.sess.Shrink()
 			}

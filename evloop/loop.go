@@ -29,16 +29,15 @@ type loop struct {
 	conns  []*conn   // indexed by descriptor: the socket -> connection table
 	nconns int
 	free   []*conn // closed connections kept for reuse
-	// sessions are the protocol states not in use. A connection holds a
-	// Session only while a request is arriving or being answered: an
-	// idle keep-alive connection gives its own back (see readRequest),
-	// which is most of why an idle connection costs so little here.
-	sessions []*servers.Session
-	chunks   [][]byte // spare file buffers
-	timers   timerHeap
-	iov      [2][]byte // writev's argument, kept here so it is not allocated
-	discard  []byte    // where the closing state throws away what it reads
-	wakeBuf  [8]byte
+	// spareWork holds the per-request state (a Session and the response
+	// in progress) that no connection is using: a connection holds one
+	// only while a request is arriving or being answered (see conn.work).
+	spareWork []*work
+	chunks    [][]byte // spare file buffers
+	timers    timerHeap
+	iov       [2][]byte // writev's argument, kept here so it is not allocated
+	discard   []byte    // where the closing state throws away what it reads
+	wakeBuf   [8]byte
 
 	acceptPaused bool
 	acceptResume time.Time
@@ -337,24 +336,28 @@ func (l *loop) newConn(fd int) *conn {
 	return c
 }
 
-// takeSession gives c a Session, from the pool or new.
-func (l *loop) takeSession(c *conn) {
-	if n := len(l.sessions); n > 0 {
-		c.sess = l.sessions[n-1]
-		l.sessions = l.sessions[:n-1]
+// takeWork gives c its per-request state, from the pool or new.
+func (l *loop) takeWork(c *conn) {
+	if n := len(l.spareWork); n > 0 {
+		c.work = l.spareWork[n-1]
+		l.spareWork = l.spareWork[:n-1]
 		return
 	}
-	c.sess = servers.NewSession(l.cfg.Site, l.cfg.Stats)
+	c.work = &work{sess: servers.NewSession(l.cfg.Site, l.cfg.Stats)}
 }
 
-// putSession takes c's Session back into the pool (a bounded one: after a
-// burst of busy connections, the surplus is left to the garbage collector).
-func (l *loop) putSession(c *conn) {
+// putWork takes c's per-request state back into the pool (a bounded one:
+// after a burst of busy connections, the surplus is left to the garbage
+// collector).
+func (l *loop) putWork(c *conn) {
+	l.putChunk(c)
 	c.sess.Reset()
-	if len(l.sessions) < maxSpareConns {
-		l.sessions = append(l.sessions, c.sess)
+	w := c.work
+	*w = work{sess: w.sess}
+	if len(l.spareWork) < maxSpareConns {
+		l.spareWork = append(l.spareWork, w)
 	}
-	c.sess = nil
+	c.work = nil
 }
 
 // closeConn is the end of a connection, whatever ended it.
@@ -370,10 +373,10 @@ func (l *loop) closeConn(c *conn) {
 		l.poller.del(c.fd) // before close: poll(2) keeps its own list
 	}
 	// Abort counts an error if a response was cut short, and releases
-	// its file; the Session then goes back to the pool.
-	if c.sess != nil {
+	// its file; the per-request state then goes back to the pool.
+	if c.work != nil {
 		c.sess.Abort()
-		l.putSession(c)
+		l.putWork(c)
 	}
 	unix.Close(c.fd)
 	l.conns[c.fd] = nil
@@ -381,7 +384,6 @@ func (l *loop) closeConn(c *conn) {
 	l.srv.open.Add(-1)
 	l.cfg.Stats.ConnClosed()
 
-	l.putChunk(c)
 	*c = conn{heapIdx: -1}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)

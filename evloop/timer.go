@@ -31,7 +31,7 @@ func (l *loop) deadlineOf(c *conn, k timerKind) time.Time {
 		// The same rule as every other model: IdleTimeout from when the
 		// connection became idle, HeaderTimeout from when the head began
 		// (for a new connection, from accept).
-		idle := c.sess == nil || c.sess.Buffered() == 0
+		idle := c.work == nil || c.sess.Buffered() == 0
 		return l.cfg.Limits.ReadDeadline(idle, c.fresh, c.idleSince, c.headStart)
 	case writeTimer:
 		if l.cfg.WriteTimeout > 0 {
@@ -147,7 +147,7 @@ func (l *loop) expire(c *conn, k timerKind) {
 		// Session.Timeout counts the timeout and, when part of a request
 		// has arrived, prepares a 408 (RFC 9110 §15.5.9) to send before
 		// closing. A connection that sent nothing is simply closed.
-		if c.sess == nil {
+		if c.work == nil {
 			l.cfg.Stats.Timeout() // idle, holding no Session: just close
 		} else if c.sess.Timeout(l.now) {
 			l.beginResponse(c)

@@ -113,7 +113,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "idle %s: %v\n", t.name, err)
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "idle %-9s %6.1f KiB per connection\n", t.name, perConn/1024)
+		fmt.Fprintf(os.Stderr, "idle %-9s %6.2f KiB per connection\n", t.name, perConn/1024)
 		mem[t.name] = perConn
 	}
 	if err := writeReport(*out, targets, cases, results, mem, *dur, *rounds, *idle); err != nil {
@@ -370,7 +370,7 @@ func writeReport(path string, targets []*target, cases []struct {
 	fmt.Fprintf(&b, "## Memory per idle connection (%d held, one request each)\n\n| server | RSS growth per connection |\n|---|---|\n", idle)
 	for _, t := range targets {
 		if v, ok := mem[t.name]; ok {
-			fmt.Fprintf(&b, "| %s | %.1f KiB |\n", t.name, v/1024)
+			fmt.Fprintf(&b, "| %s | %.2f KiB |\n", t.name, v/1024)
 		}
 	}
 	b.WriteString("\n")
