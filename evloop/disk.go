@@ -10,7 +10,8 @@ import (
 
 // A socket can say "not ready, try later" (EAGAIN); a disk cannot. A read
 // from a regular file always blocks until the data is there, and epoll
-// cannot wait for it (it reports regular files as always ready). So a loop
+// cannot wait for it (epoll_ctl refuses a regular file with EPERM; poll(2)
+// reports one as always ready, which is no better). So a loop
 // that reads files itself stops serving EVERY connection while one read
 // waits for the disk: with -disk-delay 50ms and -disk-workers 0, the whole
 // server freezes 50 ms per chunk read. That is the slow-disk lesson.
