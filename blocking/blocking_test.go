@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 
 	"serverlab/servers"
 )
@@ -29,16 +28,16 @@ func TestGetExactBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startSite(t, tc.opt, tc.edit)
 			for _, name := range []string{"1k.bin", "1m.bin", "hello.txt", "empty.txt"} {
-				c := dial(t, h.addr)
-				c.send(get("/" + name))
-				resp, body := c.response()
+				c := dial(t, h.Addr)
+				c.Send(get("/" + name))
+				resp, body := c.Response()
 				checkBody(t, name, resp, body)
 				// Hang up: while this keep-alive connection stays open
 				// the one loop stays with it, and the next client
 				// would never be accepted.
-				c.c.Close()
+				c.C.Close()
 			}
-			if got := h.stats.Snapshot().Requests; got != 4 {
+			if got := h.Stats.Snapshot().Requests; got != 4 {
 				t.Errorf("requests counted: %d, want 4", got)
 			}
 		})
@@ -47,16 +46,16 @@ func TestGetExactBytes(t *testing.T) {
 
 func TestKeepAlive(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
+	c := dial(t, h.Addr)
 	for _, name := range []string{"1k.bin", "hello.txt"} {
-		c.send(get("/" + name))
-		resp, body := c.response()
+		c.Send(get("/" + name))
+		resp, body := c.Response()
 		checkBody(t, name, resp, body)
 		if resp.Close {
 			t.Fatalf("%s: the server asked to close a keep-alive connection", name)
 		}
 	}
-	if got := h.stats.Snapshot().Accepted; got != 1 {
+	if got := h.Stats.Snapshot().Accepted; got != 1 {
 		t.Errorf("accepted %d connections for two keep-alive requests, want 1", got)
 	}
 }
@@ -69,65 +68,65 @@ func TestPipelinedTenInOneWrite(t *testing.T) {
 	for _, n := range names {
 		all.WriteString(get("/" + n))
 	}
-	c := dial(t, h.addr)
-	c.send(all.String())
+	c := dial(t, h.Addr)
+	c.Send(all.String())
 	for _, n := range names {
-		resp, body := c.response()
+		resp, body := c.Response()
 		checkBody(t, n, resp, body)
 	}
 }
 
 func TestHalfCloseStillAnswered(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
-	c.send(get("/1m.bin"))
-	if err := c.c.CloseWrite(); err != nil {
+	c := dial(t, h.Addr)
+	c.Send(get("/1m.bin"))
+	if err := c.C.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := c.response()
+	resp, body := c.Response()
 	checkBody(t, "1m.bin", resp, body)
-	c.expectEOF() // our FIN was seen: after the answer, the server closes
+	c.ExpectEOF() // our FIN was seen: after the answer, the server closes
 }
 
 func TestResetMidBody(t *testing.T) {
 	h := start(t, nil)
 	for range 20 {
-		c := dial(t, h.addr)
-		c.send(get("/16m.bin"))
-		if _, err := io.ReadFull(c.br, make([]byte, 64<<10)); err != nil {
+		c := dial(t, h.Addr)
+		c.Send(get("/16m.bin"))
+		if _, err := io.ReadFull(c.Br, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
-		c.c.SetLinger(0) // close with RST, not FIN
-		c.c.Close()
+		c.C.SetLinger(0) // close with RST, not FIN
+		c.C.Close()
 	}
-	c := dial(t, h.addr)
-	c.send(get("/1m.bin"))
-	resp, body := c.response()
+	c := dial(t, h.Addr)
+	c.Send(get("/1m.bin"))
+	resp, body := c.Response()
 	checkBody(t, "1m.bin", resp, body)
-	eventually(t, "only the last client is open", func() bool { return h.stats.Snapshot().Open == 1 })
-	if s := h.stats.Snapshot(); s.Errors == 0 {
+	eventually(t, "only the last client is open", func() bool { return h.Stats.Snapshot().Open == 1 })
+	if s := h.Stats.Snapshot(); s.Errors == 0 {
 		t.Errorf("20 resets counted no errors: %+v", s)
 	}
 }
 
 func TestShutdownClosesIdleConnection(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
-	c.send(get("/hello.txt"))
-	c.response()
+	c := dial(t, h.Addr)
+	c.Send(get("/hello.txt"))
+	c.Response()
 	// The connection is idle now, the server asleep in read(2).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	begin := time.Now()
-	if err := h.srv.Shutdown(ctx); err != nil {
+	if err := h.Srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v, want nil (nothing was in flight)", err)
 	}
 	if d := time.Since(begin); d > 5*time.Second {
 		t.Errorf("Shutdown took %v with only an idle connection open", d)
 	}
-	h.waitServe()
-	c.expectEOF()
-	if got := h.stats.Snapshot().Open; got != 0 {
+	h.WaitServe()
+	c.ExpectEOF()
+	if got := h.Stats.Snapshot().Open; got != 0 {
 		t.Errorf("%d connections still counted open", got)
 	}
 	goleak.VerifyNone(t)
@@ -135,21 +134,21 @@ func TestShutdownClosesIdleConnection(t *testing.T) {
 
 func TestShutdownWaitsForResponseInFlight(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
-	c.send(get("/16m.bin"))
+	c := dial(t, h.Addr)
+	c.Send(get("/16m.bin"))
 	head := make([]byte, 1<<20) // the head and the first MiB: the response is under way
-	if _, err := io.ReadFull(c.br, head); err != nil {
+	if _, err := io.ReadFull(c.Br, head); err != nil {
 		t.Fatal(err)
 	}
 	shut := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		shut <- h.srv.Shutdown(ctx)
+		shut <- h.Srv.Shutdown(ctx)
 	}()
 	// No new clients: the listener goes first.
 	eventually(t, "the listener is closed", func() bool {
-		nc, err := net.Dial("tcp", h.addr)
+		nc, err := net.Dial("tcp", h.Addr)
 		if err == nil {
 			nc.Close()
 		}
@@ -160,7 +159,7 @@ func TestShutdownWaitsForResponseInFlight(t *testing.T) {
 		t.Fatalf("Shutdown returned %v while a response was still being sent", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	rest, err := io.ReadAll(c.br)
+	rest, err := io.ReadAll(c.Br)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,24 +171,24 @@ func TestShutdownWaitsForResponseInFlight(t *testing.T) {
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v, want nil", err)
 	}
-	h.waitServe()
+	h.WaitServe()
 }
 
 func TestShutdownDeadlineCutsOffSlowReader(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
-	c.send(get("/16m.bin"))
-	if _, err := io.ReadFull(c.br, make([]byte, 1024)); err != nil {
+	c := dial(t, h.Addr)
+	c.Send(get("/16m.bin"))
+	if _, err := io.ReadFull(c.Br, make([]byte, 1024)); err != nil {
 		t.Fatal(err)
 	}
 	// The client now reads nothing: the server is asleep in sendfile(2).
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if err := h.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := h.Srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown: %v, want the context's deadline", err)
 	}
-	h.waitServe()
-	if s := h.stats.Snapshot(); s.Open != 0 || s.InFlight != 0 {
+	h.WaitServe()
+	if s := h.Stats.Snapshot(); s.Open != 0 || s.InFlight != 0 {
 		t.Errorf("after a forced shutdown: %d open, %d in flight", s.Open, s.InFlight)
 	}
 	goleak.VerifyNone(t)
@@ -221,86 +220,86 @@ func TestShutdownBeforeServe(t *testing.T) {
 // second client is not even accepted until the first one is done.
 func TestSlowClientFreezesEveryone(t *testing.T) {
 	h := start(t, nil)
-	slow := dial(t, h.addr)
-	slow.send("GET /hello.txt HTTP/1.1\r\n") // and then nothing, for now
-	eventually(t, "the slow client is accepted", func() bool { return h.stats.Snapshot().Accepted == 1 })
+	slow := dial(t, h.Addr)
+	slow.Send("GET /hello.txt HTTP/1.1\r\n") // and then nothing, for now
+	eventually(t, "the slow client is accepted", func() bool { return h.Stats.Snapshot().Accepted == 1 })
 
-	other := dial(t, h.addr)
-	other.send(get("/1k.bin"))
-	other.c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	if _, err := other.br.Peek(1); !isTimeout(err) {
+	other := dial(t, h.Addr)
+	other.Send(get("/1k.bin"))
+	other.C.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := other.Br.Peek(1); !isTimeout(err) {
 		t.Fatalf("the second client got an answer (%v) while the first held the server", err)
 	}
-	other.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	other.C.SetReadDeadline(time.Now().Add(30 * time.Second))
 
-	slow.send("Host: test\r\n\r\n") // the slow client finishes at last
-	resp, body := slow.response()
+	slow.Send("Host: test\r\n\r\n") // the slow client finishes at last
+	resp, body := slow.Response()
 	checkBody(t, "hello.txt", resp, body)
-	slow.c.Close() // and leaves: now the loop can get to the next client
-	resp, body = other.response()
+	slow.C.Close() // and leaves: now the loop can get to the next client
+	resp, body = other.Response()
 	checkBody(t, "1k.bin", resp, body)
 }
 
 func TestHeaderTimeoutEndsSlowloris(t *testing.T) {
 	const limit = 300 * time.Millisecond
 	h := start(t, func(c *servers.Config) { c.HeaderTimeout = limit })
-	c := dial(t, h.addr)
+	c := dial(t, h.Addr)
 	begin := time.Now()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		// A header line every 50 ms: each read succeeds, so only a
 		// deadline on the whole head can stop it.
-		io.WriteString(c.c, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n")
+		io.WriteString(c.C, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n")
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			if _, err := io.WriteString(c.c, "X-Slow: yes\r\n"); err != nil {
+			if _, err := io.WriteString(c.C, "X-Slow: yes\r\n"); err != nil {
 				return
 			}
 		}
 	}()
-	resp, _ := c.response()
+	resp, _ := c.Response()
 	if resp.StatusCode != 408 {
 		t.Fatalf("status %d, want 408", resp.StatusCode)
 	}
 	if d := time.Since(begin); d < limit*2/3 || d > 10*time.Second {
 		t.Errorf("the 408 came after %v with a %v header timeout", d, limit)
 	}
-	c.expectEOF()
-	if got := h.stats.Snapshot().Timeouts; got != 1 {
+	c.ExpectEOF()
+	if got := h.Stats.Snapshot().Timeouts; got != 1 {
 		t.Errorf("timeouts counted: %d, want 1", got)
 	}
 	// And the server is free for the next client.
-	c2 := dial(t, h.addr)
-	c2.send(get("/1k.bin"))
-	resp, body := c2.response()
+	c2 := dial(t, h.Addr)
+	c2.Send(get("/1k.bin"))
+	resp, body := c2.Response()
 	checkBody(t, "1k.bin", resp, body)
 }
 
 func TestHeaderTimeoutEndsSilentConnection(t *testing.T) {
 	h := start(t, func(c *servers.Config) { c.HeaderTimeout = 200 * time.Millisecond })
-	c := dial(t, h.addr) // connects, and never says a word
-	c.expectEOF()
-	if n := c.br.Buffered(); n != 0 {
+	c := dial(t, h.Addr) // connects, and never says a word
+	c.ExpectEOF()
+	if n := c.Br.Buffered(); n != 0 {
 		t.Errorf("got %d bytes; a connection that sent nothing gets no 408", n)
 	}
-	if got := h.stats.Snapshot().Timeouts; got != 1 {
+	if got := h.Stats.Snapshot().Timeouts; got != 1 {
 		t.Errorf("timeouts counted: %d, want 1", got)
 	}
 }
 
 func TestIdleTimeoutClosesKeepAlive(t *testing.T) {
 	h := start(t, func(c *servers.Config) { c.IdleTimeout = 200 * time.Millisecond })
-	c := dial(t, h.addr)
-	c.send(get("/hello.txt"))
-	resp, body := c.response()
+	c := dial(t, h.Addr)
+	c.Send(get("/hello.txt"))
+	resp, body := c.Response()
 	checkBody(t, "hello.txt", resp, body)
-	c.expectEOF()
-	if got := h.stats.Snapshot().Timeouts; got != 1 {
+	c.ExpectEOF()
+	if got := h.Stats.Snapshot().Timeouts; got != 1 {
 		t.Errorf("timeouts counted: %d, want 1", got)
 	}
 }
@@ -313,15 +312,15 @@ func TestWriteTimeoutFreesTheLoop(t *testing.T) {
 			c.WriteTimeout = 300 * time.Millisecond
 			c.NoSendfile = noSendfile
 		})
-		stuck := dial(t, h.addr)
-		stuck.send(get("/16m.bin")) // never read
-		eventually(t, "the reader is accepted", func() bool { return h.stats.Snapshot().Accepted == 1 })
+		stuck := dial(t, h.Addr)
+		stuck.Send(get("/16m.bin")) // never read
+		eventually(t, "the reader is accepted", func() bool { return h.Stats.Snapshot().Accepted == 1 })
 
-		c := dial(t, h.addr)
-		c.send(get("/1k.bin"))
-		resp, body := c.response()
+		c := dial(t, h.Addr)
+		c.Send(get("/1k.bin"))
+		resp, body := c.Response()
 		checkBody(t, "1k.bin", resp, body)
-		if s := h.stats.Snapshot(); s.Timeouts != 1 || s.Errors != 1 {
+		if s := h.Stats.Snapshot(); s.Timeouts != 1 || s.Errors != 1 {
 			t.Errorf("sendfile=%v: %d timeouts and %d errors, want 1 and 1", !noSendfile, s.Timeouts, s.Errors)
 		}
 	}
@@ -332,11 +331,11 @@ func TestWriteTimeoutFreesTheLoop(t *testing.T) {
 // EMFILE, and checks that the loop waits rather than spins, and recovers.
 func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 	h := start(t, nil)
-	c := dial(t, h.addr)
-	c.send(get("/hello.txt"))
-	c.response()
-	c.c.Close()
-	eventually(t, "the loop is back in accept", func() bool { return h.stats.Snapshot().Open == 0 })
+	c := dial(t, h.Addr)
+	c.Send(get("/hello.txt"))
+	c.Response()
+	c.C.Close()
+	eventually(t, "the loop is back in accept", func() bool { return h.Stats.Snapshot().Open == 0 })
 
 	// Client sockets made now, connected once descriptors have run out.
 	// (A blocked accept(2) has already reserved the descriptor it will
@@ -362,12 +361,12 @@ func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 
 	// The first asks to close, so that the loop goes straight back to
 	// accept(2) after answering it, and finds no descriptor for the second.
-	connectRaw(t, first, h.addr, "GET /hello.txt HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-	connectRaw(t, second, h.addr, get("/hello.txt"))
+	connectRaw(t, first, h.Addr, "GET /hello.txt HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+	connectRaw(t, second, h.Addr, get("/hello.txt"))
 	cpu := cpuTime(t)
 	time.Sleep(time.Second)
 	used := cpuTime(t) - cpu
-	accepted := h.stats.Snapshot().Accepted
+	accepted := h.Stats.Snapshot().Accepted
 	restore()
 
 	if used > 300*time.Millisecond {
@@ -390,51 +389,4 @@ func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-func rawSocket(t *testing.T) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	tv := unix.NsecToTimeval(int64(20 * time.Second))
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	return fd
-}
-
-func connectRaw(t *testing.T, fd int, addr, req string) {
-	t.Helper()
-	ap, err := net.ResolveTCPAddr("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa := &unix.SockaddrInet4{Port: ap.Port}
-	copy(sa.Addr[:], ap.IP.To4())
-	if err := unix.Connect(fd, sa); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	if _, err := unix.Write(fd, []byte(req)); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-}
-
-func readRaw(t *testing.T, fd int) string {
-	t.Helper()
-	buf := make([]byte, 512)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(buf[:n])
-}
-
-func cpuTime(t *testing.T) time.Duration {
-	t.Helper()
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 
 	"serverlab/servers"
 )
@@ -51,12 +50,12 @@ func TestGetExactBytes(t *testing.T) {
 					}
 				})
 				for _, name := range []string{"1k.bin", "1m.bin", "hello.txt", "empty.txt"} {
-					c := dial(t, h.addr)
-					c.send(get("/" + name))
-					resp, body := c.response()
+					c := dial(t, h.Addr)
+					c.Send(get("/" + name))
+					resp, body := c.Response()
 					checkBody(t, name, resp, body)
 				}
-				if got := h.stats.Snapshot().Requests; got != 4 {
+				if got := h.Stats.Snapshot().Requests; got != 4 {
 					t.Errorf("requests counted: %d, want 4", got)
 				}
 			})
@@ -67,16 +66,16 @@ func TestGetExactBytes(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		c := dial(t, h.addr)
+		c := dial(t, h.Addr)
 		for _, name := range []string{"1k.bin", "hello.txt"} {
-			c.send(get("/" + name))
-			resp, body := c.response()
+			c.Send(get("/" + name))
+			resp, body := c.Response()
 			checkBody(t, name, resp, body)
 			if resp.Close {
 				t.Fatalf("%s: the server asked to close a keep-alive connection", name)
 			}
 		}
-		if got := h.stats.Snapshot().Accepted; got != 1 {
+		if got := h.Stats.Snapshot().Accepted; got != 1 {
 			t.Errorf("accepted %d connections for two keep-alive requests, want 1", got)
 		}
 	})
@@ -91,10 +90,10 @@ func TestPipelinedTenInOneWrite(t *testing.T) {
 		for _, n := range names {
 			all.WriteString(get("/" + n))
 		}
-		c := dial(t, h.addr)
-		c.send(all.String())
+		c := dial(t, h.Addr)
+		c.Send(all.String())
 		for _, n := range names {
-			resp, body := c.response()
+			resp, body := c.Response()
 			checkBody(t, n, resp, body)
 		}
 	})
@@ -103,14 +102,14 @@ func TestPipelinedTenInOneWrite(t *testing.T) {
 func TestHalfCloseStillAnswered(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		c := dial(t, h.addr)
-		c.send(get("/1m.bin"))
-		if err := c.c.CloseWrite(); err != nil {
+		c := dial(t, h.Addr)
+		c.Send(get("/1m.bin"))
+		if err := c.C.CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
-		resp, body := c.response()
+		resp, body := c.Response()
 		checkBody(t, "1m.bin", resp, body)
-		c.expectEOF()
+		c.ExpectEOF()
 	})
 }
 
@@ -118,20 +117,20 @@ func TestResetMidBody(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
 		for range 20 {
-			c := dial(t, h.addr)
-			c.send(get("/16m.bin"))
-			if _, err := io.ReadFull(c.br, make([]byte, 64<<10)); err != nil {
+			c := dial(t, h.Addr)
+			c.Send(get("/16m.bin"))
+			if _, err := io.ReadFull(c.Br, make([]byte, 64<<10)); err != nil {
 				t.Fatal(err)
 			}
-			c.c.SetLinger(0) // close with RST, not FIN
-			c.c.Close()
+			c.C.SetLinger(0) // close with RST, not FIN
+			c.C.Close()
 		}
-		c := dial(t, h.addr)
-		c.send(get("/1m.bin"))
-		resp, body := c.response()
+		c := dial(t, h.Addr)
+		c.Send(get("/1m.bin"))
+		resp, body := c.Response()
 		checkBody(t, "1m.bin", resp, body)
-		eventually(t, "only the last client is open", func() bool { return h.stats.Snapshot().Open == 1 })
-		if s := h.stats.Snapshot(); s.Errors == 0 || s.InFlight != 0 {
+		eventually(t, "only the last client is open", func() bool { return h.Stats.Snapshot().Open == 1 })
+		if s := h.Stats.Snapshot(); s.Errors == 0 || s.InFlight != 0 {
 			t.Errorf("after 20 resets: %d errors (want some), %d in flight (want 0)", s.Errors, s.InFlight)
 		}
 	})
@@ -151,7 +150,7 @@ func TestFiftyConcurrentClients(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- fetchAll(h.addr, names[i%len(names):], wants)
+				errs <- fetchAll(h.Addr, names[i%len(names):], wants)
 			}()
 		}
 		wg.Wait()
@@ -161,7 +160,7 @@ func TestFiftyConcurrentClients(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		if s := h.stats.Snapshot(); s.Accepted != 50 {
+		if s := h.Stats.Snapshot(); s.Accepted != 50 {
 			t.Errorf("accepted %d, want 50", s.Accepted)
 		}
 	})
@@ -177,13 +176,13 @@ func fetchAll(addr string, names []string, wants map[string][]byte) error {
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(60 * time.Second))
-	c := &client{c: nc.(*net.TCPConn)}
-	c.br = newReader(nc)
+	c := &client{C: nc.(*net.TCPConn)}
+	c.Br = newReader(nc)
 	for _, n := range names {
 		if _, err := io.WriteString(nc, get("/"+n)); err != nil {
 			return err
 		}
-		resp, body, err := c.tryResponse()
+		resp, body, err := c.TryResponse()
 		if err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
@@ -200,16 +199,16 @@ func fetchAll(addr string, names []string, wants map[string][]byte) error {
 func TestSlowClientHoldsOnlyItself(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		slow := dial(t, h.addr)
-		slow.send("GET /hello.txt HTTP/1.1\r\n")
+		slow := dial(t, h.Addr)
+		slow.Send("GET /hello.txt HTTP/1.1\r\n")
 		for range 5 {
-			c := dial(t, h.addr)
-			c.send(get("/1k.bin"))
-			resp, body := c.response()
+			c := dial(t, h.Addr)
+			c.Send(get("/1k.bin"))
+			resp, body := c.Response()
 			checkBody(t, "1k.bin", resp, body)
 		}
-		slow.send("Host: test\r\n\r\n")
-		resp, body := slow.response()
+		slow.Send("Host: test\r\n\r\n")
+		resp, body := slow.Response()
 		checkBody(t, "hello.txt", resp, body)
 	})
 }
@@ -219,27 +218,27 @@ func TestShutdownClosesIdleConnection(t *testing.T) {
 		h := startV(t, osThreads, nil)
 		var idle []*client
 		for range 3 {
-			c := dial(t, h.addr)
-			c.send(get("/hello.txt"))
-			c.response()
+			c := dial(t, h.Addr)
+			c.Send(get("/hello.txt"))
+			c.Response()
 			idle = append(idle, c)
 		}
-		fresh := dial(t, h.addr) // connected, nothing sent yet
-		eventually(t, "all four are accepted", func() bool { return h.stats.Snapshot().Accepted == 4 })
+		fresh := dial(t, h.Addr) // connected, nothing sent yet
+		eventually(t, "all four are accepted", func() bool { return h.Stats.Snapshot().Accepted == 4 })
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		begin := time.Now()
-		if err := h.srv.Shutdown(ctx); err != nil {
+		if err := h.Srv.Shutdown(ctx); err != nil {
 			t.Fatalf("Shutdown: %v, want nil (nothing was in flight)", err)
 		}
 		if d := time.Since(begin); d > 5*time.Second {
 			t.Errorf("Shutdown took %v with only idle connections open", d)
 		}
-		h.waitServe()
+		h.WaitServe()
 		for _, c := range append(idle, fresh) {
-			c.expectEOF()
+			c.ExpectEOF()
 		}
-		if got := h.stats.Snapshot().Open; got != 0 {
+		if got := h.Stats.Snapshot().Open; got != 0 {
 			t.Errorf("%d connections still counted open", got)
 		}
 		goleak.VerifyNone(t)
@@ -249,28 +248,28 @@ func TestShutdownClosesIdleConnection(t *testing.T) {
 func TestShutdownWaitsForResponseInFlight(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		idle := dial(t, h.addr)
-		idle.send(get("/hello.txt"))
-		idle.response()
-		c := dial(t, h.addr)
-		c.send(get("/16m.bin"))
+		idle := dial(t, h.Addr)
+		idle.Send(get("/hello.txt"))
+		idle.Response()
+		c := dial(t, h.Addr)
+		c.Send(get("/16m.bin"))
 		head := make([]byte, 1<<20) // the head and the first MiB: the response is under way
-		if _, err := io.ReadFull(c.br, head); err != nil {
+		if _, err := io.ReadFull(c.Br, head); err != nil {
 			t.Fatal(err)
 		}
 		shut := make(chan error, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			shut <- h.srv.Shutdown(ctx)
+			shut <- h.Srv.Shutdown(ctx)
 		}()
-		idle.expectEOF() // the idle one goes at once, while the other is still sending
+		idle.ExpectEOF() // the idle one goes at once, while the other is still sending
 		select {
 		case err := <-shut:
 			t.Fatalf("Shutdown returned %v while a response was still being sent", err)
 		case <-time.After(300 * time.Millisecond):
 		}
-		rest, err := io.ReadAll(c.br)
+		rest, err := io.ReadAll(c.Br)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,25 +280,25 @@ func TestShutdownWaitsForResponseInFlight(t *testing.T) {
 		if err := <-shut; err != nil {
 			t.Fatalf("Shutdown: %v, want nil", err)
 		}
-		h.waitServe()
+		h.WaitServe()
 	})
 }
 
 func TestShutdownDeadlineCutsOffSlowReader(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		c := dial(t, h.addr)
-		c.send(get("/16m.bin"))
-		if _, err := io.ReadFull(c.br, make([]byte, 1024)); err != nil {
+		c := dial(t, h.Addr)
+		c.Send(get("/16m.bin"))
+		if _, err := io.ReadFull(c.Br, make([]byte, 1024)); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		if err := h.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		if err := h.Srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Shutdown: %v, want the context's deadline", err)
 		}
-		h.waitServe()
-		if s := h.stats.Snapshot(); s.Open != 0 || s.InFlight != 0 {
+		h.WaitServe()
+		if s := h.Stats.Snapshot(); s.Open != 0 || s.InFlight != 0 {
 			t.Errorf("after a forced shutdown: %d open, %d in flight", s.Open, s.InFlight)
 		}
 		goleak.VerifyNone(t)
@@ -310,32 +309,32 @@ func TestHeaderTimeoutEndsSlowloris(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		const limit = 300 * time.Millisecond
 		h := startV(t, osThreads, func(c *servers.Config) { c.HeaderTimeout = limit })
-		c := dial(t, h.addr)
+		c := dial(t, h.Addr)
 		begin := time.Now()
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() {
-			io.WriteString(c.c, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n")
+			io.WriteString(c.C, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n")
 			for {
 				select {
 				case <-stop:
 					return
 				case <-time.After(50 * time.Millisecond):
 				}
-				if _, err := io.WriteString(c.c, "X-Slow: yes\r\n"); err != nil {
+				if _, err := io.WriteString(c.C, "X-Slow: yes\r\n"); err != nil {
 					return
 				}
 			}
 		}()
-		resp, _ := c.response()
+		resp, _ := c.Response()
 		if resp.StatusCode != 408 {
 			t.Fatalf("status %d, want 408", resp.StatusCode)
 		}
 		if d := time.Since(begin); d < limit*2/3 || d > 10*time.Second {
 			t.Errorf("the 408 came after %v with a %v header timeout", d, limit)
 		}
-		c.expectEOF()
-		if got := h.stats.Snapshot().Timeouts; got != 1 {
+		c.ExpectEOF()
+		if got := h.Stats.Snapshot().Timeouts; got != 1 {
 			t.Errorf("timeouts counted: %d, want 1", got)
 		}
 	})
@@ -344,12 +343,12 @@ func TestHeaderTimeoutEndsSlowloris(t *testing.T) {
 func TestHeaderTimeoutEndsSilentConnection(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, func(c *servers.Config) { c.HeaderTimeout = 200 * time.Millisecond })
-		c := dial(t, h.addr)
-		c.expectEOF()
-		if n := c.br.Buffered(); n != 0 {
+		c := dial(t, h.Addr)
+		c.ExpectEOF()
+		if n := c.Br.Buffered(); n != 0 {
 			t.Errorf("got %d bytes; a connection that sent nothing gets no 408", n)
 		}
-		if got := h.stats.Snapshot().Timeouts; got != 1 {
+		if got := h.Stats.Snapshot().Timeouts; got != 1 {
 			t.Errorf("timeouts counted: %d, want 1", got)
 		}
 	})
@@ -358,12 +357,12 @@ func TestHeaderTimeoutEndsSilentConnection(t *testing.T) {
 func TestIdleTimeoutClosesKeepAlive(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, func(c *servers.Config) { c.IdleTimeout = 200 * time.Millisecond })
-		c := dial(t, h.addr)
-		c.send(get("/hello.txt"))
-		resp, body := c.response()
+		c := dial(t, h.Addr)
+		c.Send(get("/hello.txt"))
+		resp, body := c.Response()
 		checkBody(t, "hello.txt", resp, body)
-		c.expectEOF()
-		if got := h.stats.Snapshot().Timeouts; got != 1 {
+		c.ExpectEOF()
+		if got := h.Stats.Snapshot().Timeouts; got != 1 {
 			t.Errorf("timeouts counted: %d, want 1", got)
 		}
 	})
@@ -376,13 +375,13 @@ func TestWriteTimeoutEndsNonReader(t *testing.T) {
 				c.WriteTimeout = 300 * time.Millisecond
 				c.NoSendfile = noSendfile
 			})
-			stuck := dial(t, h.addr)
-			stuck.send(get("/16m.bin")) // never read
+			stuck := dial(t, h.Addr)
+			stuck.Send(get("/16m.bin")) // never read
 			eventually(t, "the non-reader is given up on", func() bool {
-				s := h.stats.Snapshot()
+				s := h.Stats.Snapshot()
 				return s.Timeouts == 1 && s.Open == 0
 			})
-			if s := h.stats.Snapshot(); s.Errors != 1 || s.InFlight != 0 {
+			if s := h.Stats.Snapshot(); s.Errors != 1 || s.InFlight != 0 {
 				t.Errorf("sendfile=%v: %d errors and %d in flight, want 1 and 0", !noSendfile, s.Errors, s.InFlight)
 			}
 		}
@@ -394,25 +393,25 @@ func TestMaxConnsRefusesBeyondCap(t *testing.T) {
 		h := startV(t, osThreads, func(c *servers.Config) { c.MaxConns = 3 })
 		var held []*client
 		for range 3 {
-			c := dial(t, h.addr)
-			c.send(get("/hello.txt"))
-			c.response() // served, so surely counted open
+			c := dial(t, h.Addr)
+			c.Send(get("/hello.txt"))
+			c.Response() // served, so surely counted open
 			held = append(held, c)
 		}
-		extra := dial(t, h.addr)
-		extra.send(get("/hello.txt"))
-		extra.expectEOF() // closed without an answer (EOF, or a reset)
-		if n := extra.br.Buffered(); n != 0 {
+		extra := dial(t, h.Addr)
+		extra.Send(get("/hello.txt"))
+		extra.ExpectEOF() // closed without an answer (EOF, or a reset)
+		if n := extra.Br.Buffered(); n != 0 {
 			t.Errorf("the refused client got %d bytes", n)
 		}
-		if s := h.stats.Snapshot(); s.Refused != 1 || s.Accepted != 3 {
+		if s := h.Stats.Snapshot(); s.Refused != 1 || s.Accepted != 3 {
 			t.Errorf("refused %d, accepted %d; want 1 and 3", s.Refused, s.Accepted)
 		}
-		held[0].c.Close()
-		eventually(t, "a place frees up", func() bool { return h.stats.Snapshot().Open == 2 })
-		c := dial(t, h.addr)
-		c.send(get("/1k.bin"))
-		resp, body := c.response()
+		held[0].C.Close()
+		eventually(t, "a place frees up", func() bool { return h.Stats.Snapshot().Open == 2 })
+		c := dial(t, h.Addr)
+		c.Send(get("/1k.bin"))
+		resp, body := c.Response()
 		checkBody(t, "1k.bin", resp, body)
 	})
 }
@@ -442,9 +441,9 @@ func TestOSThreadsHoldAThreadEach(t *testing.T) {
 	before := threads(t)
 	var cs []*client
 	for range n {
-		c := dial(t, h.addr)
-		c.send(get("/hello.txt"))
-		c.response()
+		c := dial(t, h.Addr)
+		c.Send(get("/hello.txt"))
+		c.Response()
 		cs = append(cs, c)
 	}
 	// Not "before+n": idle threads left by earlier tests may be reused.
@@ -454,7 +453,7 @@ func TestOSThreadsHoldAThreadEach(t *testing.T) {
 	eventually(t, fmt.Sprintf("at least %d threads (was %d)", n+2, before), func() bool { return threads(t) >= n+2 })
 	peak := threads(t)
 	for _, c := range cs {
-		c.c.Close()
+		c.C.Close()
 	}
 	eventually(t, fmt.Sprintf("threads fall from %d as connections close", peak), func() bool {
 		return threads(t) <= peak-n/2
@@ -488,9 +487,9 @@ func threads(t *testing.T) int {
 func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 	forEachVariant(t, func(t *testing.T, osThreads bool) {
 		h := startV(t, osThreads, nil)
-		held := dial(t, h.addr) // a connection it holds throughout, still served
-		held.send(get("/hello.txt"))
-		held.response()
+		held := dial(t, h.Addr) // a connection it holds throughout, still served
+		held.Send(get("/hello.txt"))
+		held.Response()
 
 		waiting := rawSocket(t)
 		var old syscall.Rlimit
@@ -511,19 +510,19 @@ func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 		}
 		defer restore()
 
-		connectRaw(t, waiting, h.addr, get("/hello.txt"))
+		connectRaw(t, waiting, h.Addr, get("/hello.txt"))
 		cpu := cpuTime(t)
 		// The connections it has are still served: from the open-file
 		// cache (200), or, if the entry needed re-opening, with a 503.
-		held.send(get("/hello.txt"))
-		if resp, _ := held.response(); resp.StatusCode != 200 && resp.StatusCode != 503 {
+		held.Send(get("/hello.txt"))
+		if resp, _ := held.Response(); resp.StatusCode != 200 && resp.StatusCode != 503 {
 			t.Errorf("a held connection got %d, want 200 or 503", resp.StatusCode)
 		}
 		time.Sleep(time.Second)
 		used := cpuTime(t) - cpu
 		// A blocked accept(2) may have reserved its descriptor before the
 		// limit fell, and then accepted the waiting client: at most one.
-		accepted := h.stats.Snapshot().Accepted
+		accepted := h.Stats.Snapshot().Accepted
 		restore()
 		t.Logf("CPU used in a second without descriptors: %v", used)
 
@@ -541,53 +540,6 @@ func TestOutOfDescriptorsDoesNotSpin(t *testing.T) {
 			t.Errorf("accepted %d while out of descriptors, want only the first", accepted)
 		}
 	})
-}
-
-func rawSocket(t *testing.T) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	tv := unix.NsecToTimeval(int64(20 * time.Second))
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	return fd
-}
-
-func connectRaw(t *testing.T, fd int, addr, req string) {
-	t.Helper()
-	ap, err := net.ResolveTCPAddr("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa := &unix.SockaddrInet4{Port: ap.Port}
-	copy(sa.Addr[:], ap.IP.To4())
-	if err := unix.Connect(fd, sa); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	if _, err := unix.Write(fd, []byte(req)); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-}
-
-func readRaw(t *testing.T, fd int) string {
-	t.Helper()
-	buf := make([]byte, 512)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(buf[:n])
-}
-
-func cpuTime(t *testing.T) time.Duration {
-	t.Helper()
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestShutdownBeforeServe(t *testing.T) {
