@@ -89,7 +89,9 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 		t.Fatal(err)
 	}
 	ts := &testServer{server: s.(*server), stats: cfg.Stats, served: make(chan error, 1)}
-	ts.sendBuffer = o.sendBuffer
+	if o.sendBuffer > 0 {
+		ts.sendBuffer = o.sendBuffer
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -195,6 +195,7 @@ func (l *loop) openConn(fd int) {
 	// shows up on the first read instead.
 	sock.SetNoDelay(fd)
 	if l.srv.sendBuffer > 0 {
+		// See sendBufferSize for why this is not left to the kernel.
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
 	}
 

@@ -21,12 +21,8 @@ type server struct {
 	loops    []*loop
 	disk     *diskPool // nil without -disk-workers
 
-	// sendBuffer, when set (by tests, before Serve), shrinks each accepted
-	// socket's send buffer (SO_SNDBUF). On loopback the kernel grows send
-	// buffers to megabytes and reports a socket writable only when half
-	// of it is free, so a 64 KiB write almost never goes out partly; a
-	// tiny buffer makes every large write partial, which is what the
-	// resume-where-you-stopped code needs to be tested against.
+	// sendBuffer is each accepted socket's send buffer (SO_SNDBUF); tests
+	// shrink it further, before Serve, to force partial writes.
 	sendBuffer int
 
 	open  atomic.Int64 // connections open across all loops, for MaxConns
@@ -46,6 +42,19 @@ const (
 	phaseStopping // Shutdown's context is done: close everything now
 )
 
+// sendBufferSize fixes each client socket's send buffer instead of letting
+// the kernel grow it (to 4 MiB on loopback). Measured, not guessed: with a
+// huge buffer, sendfile(2) returns at once having only queued the data, and
+// the work of pushing it out happens later, when the client's ACKs arrive —
+// on the CLIENT's CPU. The server then looks idle while the load generator's
+// core saturates: 1 MiB responses ran at about 1,700/s with evloop's core 24%
+// busy. With 256 KiB, the server's own sendfile calls do their sending, on
+// the server's core, and the same benchmark ran at about 2,950/s (see
+// docs/results/peers-analysis.md). Small responses are unaffected. A smaller
+// buffer is not free either: it means more writable events per large file.
+// nginx offers the same knob as "listen ... sndbuf=".
+const sendBufferSize = 256 << 10
+
 // New makes an event-loop server, already listening on cfg.Addr. With
 // cfg.Loops > 1 each loop gets its own listening socket on the same port
 // (SO_REUSEPORT), and the kernel spreads new connections between them.
@@ -53,7 +62,7 @@ func New(cfg servers.Config) (servers.Server, error) {
 	if cfg.Poller != "" && cfg.Poller != "epoll" && cfg.Poller != "poll" {
 		return nil, fmt.Errorf("evloop: unknown poller %q (want epoll or poll)", cfg.Poller)
 	}
-	s := &server{cfg: cfg, sendfile: cfg.UseSendfile(), done: make(chan struct{})}
+	s := &server{cfg: cfg, sendfile: cfg.UseSendfile(), sendBuffer: sendBufferSize, done: make(chan struct{})}
 	n := max(cfg.Loops, 1)
 	addr := cfg.Addr
 	for i := range n {
