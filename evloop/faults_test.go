@@ -342,6 +342,14 @@ func TestOutOfDescriptors(t *testing.T) {
 				clients = append(clients, dial(t, ts.Addr()))
 			}
 			release := exhaustDescriptors(t)
+			// If the test fails half-way, the rest of the package
+			// must not inherit an exhausted descriptor table.
+			released := false
+			t.Cleanup(func() {
+				if !released {
+					release()
+				}
+			})
 			ts.start()
 
 			if withSpare {
@@ -363,6 +371,7 @@ func TestOutOfDescriptors(t *testing.T) {
 				t.Errorf("%v of CPU used in a quiet 500ms while out of descriptors", used)
 			}
 			release()
+			released = true
 
 			if !withSpare {
 				// The queued clients waited, and are served now.

@@ -186,8 +186,10 @@ func (l *loop) openConn(fd int) {
 	// compare: two loops accepting at once cannot both slip under it.
 	if n := l.srv.open.Add(1); l.cfg.MaxConns > 0 && n > int64(l.cfg.MaxConns) {
 		l.srv.open.Add(-1)
-		unix.Close(fd)
+		// Counted before the close, so that a client that sees its
+		// connection end also finds it counted.
 		l.cfg.Stats.ConnRefused()
+		unix.Close(fd)
 		return
 	}
 	// The head of a response must leave at once, not wait for Nagle's
@@ -234,8 +236,8 @@ func (l *loop) outOfDescriptors() bool {
 	unix.Close(l.spare)
 	fd, _, err := unix.Accept4(l.lfd, unix.SOCK_CLOEXEC)
 	if err == nil {
+		l.cfg.Stats.ConnRefused() // before the close, as in openConn
 		unix.Close(fd)
-		l.cfg.Stats.ConnRefused()
 	}
 	l.spare = openSpare()
 	return err == nil
