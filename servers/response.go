@@ -71,7 +71,7 @@ func (r *Response) fail(e *Error) {
 	r.Offset, r.Length = 0, 0
 	// A plain 404 or 403 does not desynchronise the stream, so keep-alive
 	// survives it, as browsers expect for a missing favicon.
-	if e.Status != 404 && e.Status != 403 && e.Status != 304 {
+	if e.Status != 404 && e.Status != 403 {
 		r.KeepAlive = false
 	}
 }

@@ -265,10 +265,6 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
-// serverPid finds the real server under taskset (taskset execs, so it is
-// the same PID) — kept as a function so the reason is written down.
-func (t *target) serverPid() int { return t.proc.Process.Pid }
-
 // rss reads VmRSS of a process in bytes.
 func rss(pid int) (float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -290,7 +286,7 @@ func rss(pid int) (float64, error) {
 // (so the server has really accepted and served it), and returns the growth
 // of the server's RSS per connection while all are held.
 func (t *target) idleCost(n int) (float64, error) {
-	pid := t.serverPid()
+	pid := t.proc.Process.Pid // taskset execs the server: the same PID
 	before, err := rss(pid)
 	if err != nil {
 		return 0, err
