@@ -217,14 +217,22 @@ func (c *Conn) ReadHead(req *Request) (Response, error) {
 		return resp, err
 	}
 	c.r += len(head)
-	if resp.Status != req.WantStatus {
-		return resp, &ResponseError{Kind: ErrBadStatus, Msg: fmt.Sprintf("GET %s: status %d, want %d", req.Path, resp.Status, req.WantStatus)}
-	}
-	if req.WantLen >= 0 && resp.Length != req.WantLen {
-		return resp, badResponse("GET %s: Content-Length %d, want %d", req.Path, resp.Length, req.WantLen)
+	if err := req.check(resp); err != nil {
+		return resp, err
 	}
 	c.left = resp.Length
 	return resp, nil
+}
+
+// check compares a response head with what a correct answer to r has.
+func (r *Request) check(resp Response) error {
+	if resp.Status != r.WantStatus {
+		return &ResponseError{Kind: ErrBadStatus, Msg: fmt.Sprintf("GET %s: status %d, want %d", r.Path, resp.Status, r.WantStatus)}
+	}
+	if r.WantLen >= 0 && resp.Length != r.WantLen {
+		return badResponse("GET %s: Content-Length %d, want %d", r.Path, resp.Length, r.WantLen)
+	}
+	return nil
 }
 
 // Discard reads and drops up to max bytes of the current body, taking

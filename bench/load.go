@@ -169,7 +169,7 @@ type Load struct {
 	mu      sync.Mutex
 	mix     Mix
 	paused  bool
-	closed  crew // keep-alive clients
+	closed  closedCrew // keep-alive clients
 	churn   crew
 	open    crew // open-loop connections, all on line
 	slow    crew // slowloris clients
@@ -217,6 +217,11 @@ func Start(t Target, m Mix, opt Options) (*Load, error) {
 		return nil, err
 	}
 	l.idle = idle
+	if err := l.closed.start(l.ctx, l.env); err != nil {
+		l.cancel()
+		idle.wait()
+		return nil, err
+	}
 	if t.PID > 0 {
 		// A first sample, so CPU use is measured from the start.
 		if ps, err := SampleProc(t.PID, t.Tree); err == nil {
@@ -291,7 +296,7 @@ func (l *Load) applyLocked(m Mix) {
 		return
 	}
 	ctx, e := l.ctx, l.env
-	l.closed.set(ctx, e, closedClient{path: m.Path, think: m.Think}, m.Clients)
+	l.closed.set(m.Path, m.Think, m.Clients)
 	l.churn.set(ctx, e, churnClient{path: m.Path}, m.Churn)
 	l.slow.set(ctx, e, slowloris{path: m.Path, pace: m.SlowPace, delay: m.SlowStart}, m.Slowloris)
 	l.readers.set(ctx, e, slowReader{path: m.SlowReadPath, rate: m.SlowReadRate, delay: m.SlowStart}, m.SlowReaders)
@@ -348,9 +353,10 @@ func (l *Load) Stop() Summary {
 		l.mu.Lock()
 		l.cancel()
 		l.mu.Unlock()
-		for _, c := range []*crew{&l.closed, &l.churn, &l.open, &l.slow, &l.readers} {
+		for _, c := range []*crew{&l.churn, &l.open, &l.slow, &l.readers} {
 			c.wg.Wait()
 		}
+		l.closed.stop()
 		l.idle.wait()
 		l.stopped = l.Summary()
 	})
