@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"serverlab/internal/sock"
 )
 
 // Keep-alive clients in a closed loop: each connection sends a request,
@@ -213,7 +211,7 @@ func (l *closedLoop) run(ctx context.Context) {
 	buf := make([]byte, BufferSize)
 	for ctx.Err() == nil {
 		l.adjust(ctx)
-		n, err := sock.EpollWait(l.epfd, events, l.waitMillis())
+		n, err := unix.EpollWait(l.epfd, events, l.waitMillis())
 		if err != nil && err != unix.EINTR {
 			l.e.fail(ctx, fmt.Errorf("epoll_wait: %w", err))
 			return

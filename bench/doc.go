@@ -21,7 +21,8 @@
 //	               errors.go sorts failures into kinds
 //	env.go         what a load's clients share; crews of clients that
 //	               grow and shrink while running
-//	closed.go      keep-alive clients in a closed loop (what wrk does)
+//	closed.go      keep-alive clients in a closed loop, one epoll loop
+//	               per load CPU (what wrk does)
 //	open.go        the open loop on a schedule (what wrk2 does); schedule.go
 //	churn.go       a new connection per request
 //	slowloris.go   slow senders, a byte at a time
