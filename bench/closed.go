@@ -117,7 +117,7 @@ type kaConn struct {
 // Everything but the wanted counts belongs to the loop's goroutine.
 type closedLoop struct {
 	e    *env
-	epfd int
+	ep   *epollSet
 	wake int // an eventfd in the epoll set: set and stop write to it
 
 	mu    sync.Mutex // guards the wanted values and freed
@@ -150,22 +150,21 @@ const maxDialling = 32
 const wakeID = 0
 
 func newClosedLoop(e *env) (*closedLoop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	set, err := newEpollSet()
 	if err != nil {
-		return nil, fmt.Errorf("keep-alive clients: epoll_create1: %w", err)
+		return nil, fmt.Errorf("keep-alive clients: %w", err)
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		unix.Close(epfd)
+		set.close()
 		return nil, fmt.Errorf("keep-alive clients: eventfd: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+	if err := set.ctl(unix.EPOLL_CTL_ADD, wake, unix.EPOLLIN, wakeID); err != nil {
 		unix.Close(wake)
-		unix.Close(epfd)
-		return nil, fmt.Errorf("keep-alive clients: epoll_ctl: %w", err)
+		set.close()
+		return nil, fmt.Errorf("keep-alive clients: %w", err)
 	}
-	l := &closedLoop{e: e, epfd: epfd, wake: wake, conns: make(map[int32]*kaConn)}
+	l := &closedLoop{e: e, ep: set, wake: wake, conns: make(map[int32]*kaConn)}
 	ap, err := netip.ParseAddrPort(e.addr)
 	if err == nil && !ap.Addr().Is4() {
 		err = fmt.Errorf("%s is not an IPv4 address", ap.Addr())
@@ -200,7 +199,7 @@ func (l *closedLoop) free() {
 	defer l.mu.Unlock()
 	l.freed = true
 	unix.Close(l.wake)
-	unix.Close(l.epfd)
+	l.ep.close()
 }
 
 // run is the loop: wait for events, handle each, and between waits bring
@@ -211,12 +210,12 @@ func (l *closedLoop) run(ctx context.Context) {
 	buf := make([]byte, BufferSize)
 	for ctx.Err() == nil {
 		l.adjust(ctx)
-		n, err := unix.EpollWait(l.epfd, events, l.waitMillis())
-		if err != nil && err != unix.EINTR {
-			l.e.fail(ctx, fmt.Errorf("epoll_wait: %w", err))
+		n, err := l.ep.wait(events, l.wakeAt())
+		if err != nil {
+			l.e.fail(ctx, err)
 			return
 		}
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range events[:n] {
 			if ev.Fd == wakeID {
 				var b [8]byte
 				unix.Read(l.wake, b[:]) // reset the counter; the adjust above the wait reads the news
@@ -255,9 +254,9 @@ func (l *closedLoop) adjust(ctx context.Context) {
 	}
 }
 
-// waitMillis is how long epoll_wait may sleep: until the next thing the
-// loop must do by the clock, or forever if nothing is pending.
-func (l *closedLoop) waitMillis() int {
+// wakeAt is when the loop must wake even if no socket is ready: the next
+// thing it must do by the clock. Zero: nothing is pending.
+func (l *closedLoop) wakeAt() time.Time {
 	var next time.Time
 	soonest := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -275,14 +274,7 @@ func (l *closedLoop) waitMillis() int {
 	if l.curWant > len(l.conns) && time.Now().Before(l.dialAfter) {
 		soonest(l.dialAfter)
 	}
-	if next.IsZero() {
-		return -1
-	}
-	d := time.Until(next)
-	if d <= 0 {
-		return 0
-	}
-	return int((d + time.Millisecond - 1) / time.Millisecond)
+	return next
 }
 
 // timers does what the clock says is due: thinkers that have thought long
@@ -335,10 +327,9 @@ func (l *closedLoop) dial(ctx context.Context, now time.Time) {
 	}
 	l.lastID++
 	c := &kaConn{id: l.lastID, fd: fd, state: kaDialling, deadline: now.Add(l.e.timeout)}
-	ev := unix.EpollEvent{Events: unix.EPOLLOUT, Fd: c.id}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := l.ep.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLOUT, c.id); err != nil {
 		unix.Close(fd)
-		l.failed(ctx, fmt.Errorf("epoll_ctl: %w", err), now)
+		l.failed(ctx, err, now)
 		return
 	}
 	l.conns[c.id] = c
@@ -357,9 +348,8 @@ func (l *closedLoop) ready(ctx context.Context, c *kaConn, buf []byte) {
 			l.fail(ctx, c, fmt.Errorf("connect %s: %w", l.e.addr, err))
 			return
 		}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: c.id}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
-			l.fail(ctx, c, fmt.Errorf("epoll_ctl: %w", err))
+		if err := l.ep.ctl(unix.EPOLL_CTL_MOD, c.fd, unix.EPOLLIN, c.id); err != nil {
+			l.fail(ctx, c, err)
 			return
 		}
 		l.dialling--

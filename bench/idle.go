@@ -31,7 +31,7 @@ import (
 type idlePool struct {
 	e    *env
 	path string
-	epfd int
+	ep   *epollSet
 
 	mu   sync.Mutex
 	held map[int32]*Conn // by id, the id also being the epoll event's data
@@ -49,11 +49,11 @@ type idlePool struct {
 const idleDialers = 32
 
 func newIdlePool(ctx context.Context, e *env, path string) (*idlePool, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := newEpollSet()
 	if err != nil {
-		return nil, fmt.Errorf("idle connections: epoll_create1: %w", err)
+		return nil, fmt.Errorf("idle connections: %w", err)
 	}
-	p := &idlePool{e: e, path: path, epfd: epfd, held: make(map[int32]*Conn), wake: make(chan struct{}, 1)}
+	p := &idlePool{e: e, path: path, ep: ep, held: make(map[int32]*Conn), wake: make(chan struct{}, 1)}
 	p.wg.Go(func() { p.fill(ctx) })
 	p.wg.Go(func() { p.watch(ctx) })
 	return p, nil
@@ -94,7 +94,7 @@ func (p *idlePool) wait() {
 		delete(p.held, id)
 	}
 	p.mu.Unlock()
-	unix.Close(p.epfd)
+	p.ep.close()
 }
 
 func (p *idlePool) missing() int {
@@ -184,14 +184,13 @@ func (p *idlePool) hold(c *Conn) error {
 	id := p.id
 	var cerr error
 	err = rc.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: id}
-		cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+		cerr = p.ep.ctl(unix.EPOLL_CTL_ADD, int(fd), unix.EPOLLIN|unix.EPOLLRDHUP, id)
 	})
 	if err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("epoll_ctl: %w", err)
+		return err
 	}
 	p.held[id] = c
 	return nil
@@ -203,8 +202,8 @@ func (p *idlePool) hold(c *Conn) error {
 func (p *idlePool) watch(ctx context.Context) {
 	events := make([]unix.EpollEvent, 128)
 	for ctx.Err() == nil {
-		n, err := unix.EpollWait(p.epfd, events, 200)
-		if err != nil && err != unix.EINTR {
+		n, err := p.ep.wait(events, time.Now().Add(200*time.Millisecond))
+		if err != nil {
 			return
 		}
 		if n <= 0 {

@@ -21,8 +21,8 @@ type server struct {
 	loops    []*loop
 	disk     *diskPool // nil without -disk-workers
 
-	// sendBuffer is each accepted socket's send buffer (SO_SNDBUF); tests
-	// shrink it further, before Serve, to force partial writes.
+	// sendBuffer, if set, fixes each accepted socket's send buffer
+	// (SO_SNDBUF); tests shrink it, before Serve, to force partial writes.
 	sendBuffer int
 
 	open  atomic.Int64 // connections open across all loops, for MaxConns
@@ -42,18 +42,26 @@ const (
 	phaseStopping // Shutdown's context is done: close everything now
 )
 
-// sendBufferSize fixes each client socket's send buffer instead of letting
-// the kernel grow it (to 4 MiB on loopback). Measured, not guessed: with a
-// huge buffer, sendfile(2) returns at once having only queued the data, and
-// the work of pushing it out happens later, when the client's ACKs arrive —
-// on the CLIENT's CPU. The server then looks idle while the load generator's
-// core saturates: 1 MiB responses ran at about 1,700/s with evloop's core 24%
-// busy. With 256 KiB, the server's own sendfile calls do their sending, on
-// the server's core, and the same benchmark ran at about 2,950/s (see
-// docs/results/peers-analysis.md). Small responses are unaffected. A smaller
-// buffer is not free either: it means more writable events per large file.
-// nginx offers the same knob as "listen ... sndbuf=".
-const sendBufferSize = 256 << 10
+// unsentLimit caps how much of a response may sit in a socket's send queue
+// not yet sent (TCP_NOTSENT_LOWAT): sendfile(2) stops queueing, and epoll
+// stops saying "writable", while more than this is waiting to go out.
+//
+// Why it matters on loopback, where both ends share one machine. TCP sends
+// what the window allows at once, inside the sendfile call, on the
+// server's core; whatever it cannot send yet waits in the queue, and is
+// pushed out later by the client's ACKs — in the client's softirq, on the
+// CLIENT's core. Left alone, the kernel grows the send buffer to 4 MiB, so
+// a 1 MiB response is queued whole and most of its sending lands on the
+// load generator, which saturates while the server idles: evloop served
+// about 1,750 1 MiB responses/s with its core half busy. A fixed 256 KiB
+// SO_SNDBUF helped a little (about 1,950/s); shrinking the buffer further
+// is a cliff (at 32 KiB, under one loopback segment, throughput collapsed
+// to a few hundred). Capping only the UNSENT part keeps the big buffer for
+// data in flight, and keeps the server doing its own sending: about 3,600/s,
+// with nginx at about 2,600 in the same minutes (wrk -c50 /1m.bin, pinned;
+// see docs/results/peers-analysis.md). Small responses are unaffected. The
+// price is more writable events per large file, each one a turn of the loop.
+const unsentLimit = 128 << 10
 
 // New makes an event-loop server, already listening on cfg.Addr. With
 // cfg.Loops > 1 each loop gets its own listening socket on the same port
@@ -62,7 +70,7 @@ func New(cfg servers.Config) (servers.Server, error) {
 	if cfg.Poller != "" && cfg.Poller != "epoll" && cfg.Poller != "poll" {
 		return nil, fmt.Errorf("evloop: unknown poller %q (want epoll or poll)", cfg.Poller)
 	}
-	s := &server{cfg: cfg, sendfile: cfg.UseSendfile(), sendBuffer: sendBufferSize, done: make(chan struct{})}
+	s := &server{cfg: cfg, sendfile: cfg.UseSendfile(), done: make(chan struct{})}
 	n := max(cfg.Loops, 1)
 	addr := cfg.Addr
 	for i := range n {
