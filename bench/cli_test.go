@@ -125,7 +125,7 @@ func TestMainLikeWrk(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(out, "\n")
-	if !strings.HasPrefix(out, "closed loop: 50 keep-alive clients, closed loop; 500ms per target; not pinned") ||
+	if !strings.HasPrefix(out, "50 keep-alive clients, closed loop; 500ms per target; not pinned") ||
 		!strings.Contains(out, "req/s") || !strings.HasPrefix(lines[3], url) {
 		t.Errorf("table:\n%s", out)
 	}
@@ -218,7 +218,7 @@ func TestMainCSVAndMarkdown(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(out, "\n")
-	if !strings.HasPrefix(lines[0], "**closed loop") || !strings.HasPrefix(lines[2], "| target | req/s |") ||
+	if !strings.HasPrefix(lines[0], "**2 keep-alive clients, closed loop") || !strings.HasPrefix(lines[2], "| target | req/s |") ||
 		!strings.HasPrefix(lines[3], "| --- | ---: |") || !strings.HasPrefix(lines[4], "| threaded | ") || !strings.HasPrefix(lines[5], "| evloop | ") {
 		t.Errorf("markdown:\n%s", out)
 	}

@@ -213,6 +213,9 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
 
 func (r *Report) scenarioName() string {
 	if r.Scenario.Name == "" {
+		if r.Scenario.Mix.Rate != nil {
+			return "open loop"
+		}
 		return "closed loop"
 	}
 	return r.Scenario.Name

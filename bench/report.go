@@ -264,11 +264,12 @@ func (r *Report) table() (header []string, rows [][]string, notes []string) {
 
 // title is the line above the table.
 func (r *Report) title() string {
-	name := r.Scenario.Name
-	if name == "" {
-		name = "closed loop"
+	// A run without a scenario is titled by what it is ("10 keep-alive
+	// clients, closed loop"); a scenario by its name first.
+	s := fmt.Sprintf("%s; %v per target", r.Scenario.Title, r.Duration)
+	if name := r.Scenario.Name; name != "" {
+		s = name + ": " + s
 	}
-	s := fmt.Sprintf("%s: %s; %v per target", name, r.Scenario.Title, r.Duration)
 	if r.Rounds > 1 {
 		s += fmt.Sprintf(", %d rounds", r.Rounds)
 	}
