@@ -90,14 +90,9 @@ func TestConnErrors(t *testing.T) {
 }
 
 func TestConnRefused(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nobody listens there now
+	addr := unusedAddr(t)
 	var c Conn
-	err = c.Dial(context.Background(), addr)
+	err := c.Dial(context.Background(), addr)
 	if Classify(err) != ErrRefused {
 		t.Fatalf("err = %v, want refused", err)
 	}

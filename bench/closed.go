@@ -184,7 +184,7 @@ func (l *closedLoop) set(path string, think time.Duration, n int) {
 	l.poke()
 }
 
-// poke wakes the loop from epoll_wait.
+// poke wakes the loop: the eventfd makes its epoll set ready.
 func (l *closedLoop) poke() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -239,14 +239,13 @@ func (l *closedLoop) adjust(ctx context.Context) {
 		l.req = l.e.request(path, false)
 	}
 	l.curThink, l.curWant = think, want
-	for id, c := range l.conns {
+	for _, c := range l.conns {
 		if len(l.conns) <= want {
 			break
 		}
 		// A request cut short by a smaller crew is not the server's
 		// fault: it is dropped, not counted.
 		l.drop(c)
-		delete(l.conns, id)
 	}
 	now := time.Now()
 	for len(l.conns) < want && l.dialling < maxDialling && !now.Before(l.dialAfter) {
@@ -359,7 +358,6 @@ func (l *closedLoop) ready(ctx context.Context, c *kaConn, buf []byte) {
 		// Nothing was asked: the server closed an idle keep-alive
 		// connection, which it may. Reconnect; it is no error.
 		l.drop(c)
-		delete(l.conns, c.id)
 	case kaWaiting:
 		// One read per event: the epoll set is level-triggered, so if
 		// more is waiting the next epoll_wait says so at once.
@@ -452,7 +450,6 @@ func (l *closedLoop) complete(ctx context.Context, c *kaConn) {
 	switch {
 	case c.resp.Close:
 		l.drop(c) // the server said so; the next adjust dials anew
-		delete(l.conns, c.id)
 	case l.curThink > 0:
 		c.state = kaThinking
 		c.deadline = end.Add(l.curThink)
@@ -484,7 +481,6 @@ func (l *closedLoop) send(ctx context.Context, c *kaConn, now time.Time) {
 // second), so that a dead server is not hammered by a busy loop.
 func (l *closedLoop) fail(ctx context.Context, c *kaConn, err error) {
 	l.drop(c)
-	delete(l.conns, c.id)
 	l.failed(ctx, err, time.Now())
 }
 
@@ -493,12 +489,11 @@ func (l *closedLoop) failed(ctx context.Context, err error, now time.Time) {
 		err = fmt.Errorf("%w (out of file descriptors: raise the open-file limit)", err)
 	}
 	l.e.fail(ctx, err)
-	l.backoff.d = min(max(2*l.backoff.d, time.Millisecond), time.Second)
-	l.dialAfter = now.Add(l.backoff.d)
+	l.dialAfter = now.Add(l.backoff.next())
 }
 
-// drop closes c (closing its fd also takes it out of the epoll set) and
-// takes it off the gauges; the caller deletes it from conns.
+// drop closes c (closing its fd also takes it out of the epoll set), takes
+// it off the gauges and forgets it.
 func (l *closedLoop) drop(c *kaConn) {
 	switch c.state {
 	case kaDialling:
@@ -511,12 +506,12 @@ func (l *closedLoop) drop(c *kaConn) {
 	}
 	unix.Close(c.fd)
 	c.fd = -1
+	delete(l.conns, c.id)
 }
 
 func (l *closedLoop) closeAll() {
-	for id, c := range l.conns {
+	for _, c := range l.conns {
 		l.drop(c)
-		delete(l.conns, id)
 	}
 	l.thinking = nil
 }

@@ -71,12 +71,7 @@ func TestClosedLoopAnswers(t *testing.T) {
 }
 
 func TestClosedLoopRefusedBacksOff(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nobody listens there now
+	addr := unusedAddr(t)
 	s, _ := runLoad(t, Target{Addr: addr, Path: "/"}, Mix{Clients: 3}, 400*time.Millisecond)
 	if s.Errors[ErrRefused] == 0 || s.Errors.Total() > 60 || s.Requests != 0 {
 		t.Errorf("errors %v, requests %d; want a few refused", s.Errors, s.Requests)

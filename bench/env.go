@@ -71,9 +71,12 @@ func (e *env) fail(ctx context.Context, err error) {
 // loop that would measure nothing but the client's own speed.
 type backoff struct{ d time.Duration }
 
-func (b *backoff) wait(ctx context.Context) {
+func (b *backoff) wait(ctx context.Context) { sleep(ctx, b.next()) }
+
+// next is the pause after one more failure.
+func (b *backoff) next() time.Duration {
 	b.d = min(max(2*b.d, time.Millisecond), time.Second)
-	sleep(ctx, b.d)
+	return b.d
 }
 
 func (b *backoff) reset() { b.d = 0 }

@@ -176,6 +176,18 @@ func runLoad(t *testing.T, target Target, mix Mix, d time.Duration) (Summary, []
 	return s, ivs
 }
 
+// unusedAddr is a loopback address nobody listens on: a port just freed.
+func unusedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
 // waitFor polls cond every 20 ms until it holds or the (generous) limit
 // passes, and reports whether it held.
 func waitFor(limit time.Duration, cond func() bool) bool {

@@ -193,7 +193,7 @@ type Load struct {
 }
 
 // Start begins loading t with m. It returns an error only for a mix that
-// makes no sense or when the idle pool cannot get an epoll set; failures
+// makes no sense or when the clients cannot get an epoll set; failures
 // of the server show up as errors in the intervals, not here.
 func Start(t Target, m Mix, opt Options) (*Load, error) {
 	if opt.Interval <= 0 {

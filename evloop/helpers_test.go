@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"serverlab/demosite"
+	"serverlab/internal/modeltest"
 	"serverlab/servers"
 )
 
@@ -25,26 +25,7 @@ import (
 // files make their own folder.
 var demoRoot string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "evloop-test-site-")
-	if err == nil {
-		err = demosite.Write(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo site:", err)
-		os.Exit(1)
-	}
-	demoRoot = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { modeltest.Main(m, &demoRoot) }
 
 // testServer is an evloop server running in the test, over a real socket.
 type testServer struct {
