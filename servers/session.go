@@ -57,7 +57,6 @@ type Session struct {
 	fresh      bool // nothing answered yet: the first head's clock began at accept
 
 	// How the last answer ended, for Linger.
-	clientKeep bool // the client asked to keep the connection
 	abandoned  bool // the answer was a refusal: the rest of the stream is unread
 	broken     bool // the connection failed or timed out: nothing to protect
 	inFlight   bool // a request is counted in Stats as under way
@@ -127,7 +126,7 @@ func (s *Session) Start(now time.Time) {
 	s.phase = reading
 	s.since, s.now = now, now
 	s.fresh = true
-	s.clientKeep, s.abandoned, s.broken = false, false, false
+	s.abandoned, s.broken = false, false
 	s.stats.connAccepted()
 }
 
@@ -260,7 +259,6 @@ func (s *Session) Next() bool {
 // refuse answers with an error status; the connection closes after it.
 func (s *Session) refuse(e *Error) {
 	s.countRequest()
-	s.clientKeep = false
 	ErrorResponse(e, &s.x.resp)
 	s.respond()
 }
@@ -270,7 +268,6 @@ func (s *Session) refuse(e *Error) {
 func (s *Session) begin() {
 	s.countRequest()
 	x := s.x
-	s.clientKeep = x.req.KeepAlive
 	x.resp = Response{KeepAlive: x.req.KeepAlive && s.keepAlive, NoBody: x.req.Method == HEAD}
 	x.index = false
 	rel, err := cleanPath(x.path, x.req.Path)
@@ -527,22 +524,25 @@ var errRequestTimeout = &Error{408, "request head not received in time"}
 
 // Linger decides how the connection ends, once the model is to close it
 // after an answer (Sent said so, or the server is shutting down), and
-// reports whether the close must linger. It must when the client may still
-// be sending: after a refusal (the rest of the request is unread), with
-// requests or a body still arriving, or when the client meant to keep the
-// connection. Closing a socket with unread input makes the kernel send a
-// reset, and a reset can destroy the last answer in the client's receive
-// buffer before the client reads it.
+// reports whether the close must linger. It must when request bytes are
+// unread: after a refusal (the rest of the request was never read), with
+// requests or a body still arriving, or when pending says the kernel holds
+// bytes the model has not read yet (FIONREAD, or a readiness report not yet
+// acted on). Closing a socket with unread input makes the kernel send a
+// reset instead of a FIN, and a reset can destroy the last answer before
+// the client reads it. A client that sent nothing more is simply closed,
+// as nginx does: it has been told "Connection: close", and may not send
+// another request (RFC 9112 §9.6).
 //
 // To linger, a model shuts down its sending side (the client gets a FIN
 // after the last byte), then reads into ReadSpace, calling Discarded, until
 // the client closes too, Discarded says enough, or Deadline passes; then
 // it closes. Apache and nginx call this a lingering close.
-func (s *Session) Linger(now time.Time) bool {
+func (s *Session) Linger(now time.Time, pending bool) bool {
 	if s.phase == lingering {
 		return true
 	}
-	need := !s.broken && (s.abandoned || s.clientKeep || s.Buffered() > 0 || s.parser.discard > 0)
+	need := !s.broken && (s.abandoned || pending || s.Buffered() > 0 || s.parser.discard > 0)
 	if !need {
 		s.phase = ended
 		return false

@@ -294,7 +294,7 @@ func TestSessionExpire(t *testing.T) {
 	if s.Sent(c.now()) {
 		t.Fatal("408 kept the connection")
 	}
-	if !s.Linger(c.now()) {
+	if !s.Linger(c.now(), false) {
 		t.Fatal("the close after a 408 does not linger: the rest of the head is unread")
 	}
 	if d := s.Deadline(); !d.Equal(c.now().Add(lingerTimeout)) {
@@ -318,7 +318,7 @@ func TestSessionExpire(t *testing.T) {
 	s.Next()
 	fetch(s)
 	s.Sent(c.now())
-	if s.Expire(c.add(testLimits.IdleTimeout)) || s.Linger(c.now()) {
+	if s.Expire(c.add(testLimits.IdleTimeout)) || s.Linger(c.now(), true) {
 		t.Fatal("an idle connection got an answer or a linger")
 	}
 	s.Close()
@@ -333,7 +333,7 @@ func TestSessionExpire(t *testing.T) {
 	feed(s, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", c.now())
 	s.Next()
 	fetch(s)
-	if s.Expire(c.add(testLimits.WriteTimeout)) || s.Linger(c.now()) {
+	if s.Expire(c.add(testLimits.WriteTimeout)) || s.Linger(c.now(), true) {
 		t.Fatal("a stalled write got an answer or a linger")
 	}
 	s.Close()
@@ -350,14 +350,16 @@ func TestSessionLinger(t *testing.T) {
 		name      string
 		in        string
 		keepAlive bool // the server's policy
+		pending   bool // the kernel holds bytes not read yet
 		linger    bool
 	}{
-		{"client closes, all read", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true, false},
-		{"HTTP/1.0, all read", "GET /a.txt HTTP/1.0\r\n\r\n", true, false},
-		{"client closes, more pipelined", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /", true, true},
-		{"client closes, body unread", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 99\r\n\r\nab", true, true},
-		{"refused", "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", true, true},
-		{"server closes a kept connection", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false, true},
+		{"client closes, all read", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true, false, false},
+		{"HTTP/1.0, all read", "GET /a.txt HTTP/1.0\r\n\r\n", true, false, false},
+		{"client closes, more pipelined", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /", true, false, true},
+		{"client closes, body unread", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 99\r\n\r\nab", true, false, true},
+		{"refused", "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", true, false, true},
+		{"server closes a kept connection, all read", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false, false, false},
+		{"server closes a kept connection, more in the kernel", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false, true, true},
 	} {
 		s := newTestSession(site, NewStats(), Limits{}, time.Now())
 		s.SetKeepAlive(tc.keepAlive)
@@ -372,7 +374,7 @@ func TestSessionLinger(t *testing.T) {
 		if s.Sent(time.Now()) {
 			t.Fatalf("%s: the connection stays open", tc.name)
 		}
-		if got := s.Linger(time.Now()); got != tc.linger {
+		if got := s.Linger(time.Now(), tc.pending); got != tc.linger {
 			t.Errorf("%s: linger %v, want %v", tc.name, got, tc.linger)
 		}
 	}
@@ -380,7 +382,7 @@ func TestSessionLinger(t *testing.T) {
 	feed(s, "PUT / HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
 	s.Next()
 	s.Sent(time.Now())
-	s.Linger(time.Now())
+	s.Linger(time.Now(), false)
 	read := 0
 	for s.Discarded(64 << 10) {
 		if read += 64 << 10; read > 2*lingerLimit {
@@ -393,7 +395,7 @@ func TestSessionLinger(t *testing.T) {
 	s.Next()
 	fetch(s)
 	s.Fail(unix.ECONNRESET)
-	if s.Linger(time.Now()) {
+	if s.Linger(time.Now(), true) {
 		t.Fatal("a reset connection lingers")
 	}
 }
