@@ -33,10 +33,10 @@ type loop struct {
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
-	timers    timerHeap
-	iov       [2][]byte // writev's argument, kept here so it is not allocated
-	discard   []byte    // where the closing state throws away what it reads
-	wakeBuf   [8]byte
+	timers   timerHeap
+	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	discard  []byte    // where the closing state throws away what it reads
+	wakeBuf  [8]byte
 
 	acceptPaused bool
 	acceptResume time.Time

@@ -57,10 +57,10 @@ type Session struct {
 	fresh      bool // nothing answered yet: the first head's clock began at accept
 
 	// How the last answer ended, for Linger.
-	abandoned  bool // the answer was a refusal: the rest of the stream is unread
-	broken     bool // the connection failed or timed out: nothing to protect
-	inFlight   bool // a request is counted in Stats as under way
-	discarded  int  // bytes thrown away while lingering
+	abandoned bool // the answer was a refusal: the rest of the stream is unread
+	broken    bool // the connection failed or timed out: nothing to protect
+	inFlight  bool // a request is counted in Stats as under way
+	discarded int  // bytes thrown away while lingering
 
 	parser Parser
 	// x is what only a busy connection needs: the input buffer, the
