@@ -86,22 +86,11 @@ func (s *goServer) acceptConn() (*net.TCPConn, error) {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
 		pause = min(max(2*pause, firstPause), maxPause)
-		if !s.sleep(pause) {
+		select {
+		case <-time.After(pause):
+		case <-s.stop: // Shutdown cuts the pause short
 			return nil, net.ErrClosed
 		}
-	}
-}
-
-// sleep pauses for d, or less if Shutdown begins; it reports whether the
-// server is still running.
-func (s *goServer) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.stop:
-		return false
 	}
 }
 
