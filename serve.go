@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"serverlab/blocking"
 	"serverlab/demosite"
 	"serverlab/evloop"
+	"serverlab/internal/control"
 	"serverlab/servers"
 	"serverlab/threaded"
 )
@@ -70,7 +69,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.cfg.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
 	fs.IntVar(&f.cfg.DiskWorkers, "disk-workers", 0, "evloop: threads that read files for the loop; 0: the loop reads itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
-	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see bench)")
+	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
@@ -130,8 +129,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := serve(f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "serverlab serve: %v\n", err)
-		var ce controlError
-		if errors.As(err, &ce) {
+		var pe control.ProtocolError
+		if errors.As(err, &pe) {
 			return 3
 		}
 		return 1
@@ -177,7 +176,13 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	if f.controlFd >= 0 {
 		ctl := os.NewFile(uintptr(f.controlFd), "control")
 		defer ctl.Close()
-		go func() { stop <- answerControl(ctl, f.model, f.cfg.Stats) }()
+		go func() {
+			stop <- control.Serve(ctl, func() servers.Snapshot {
+				snap := f.cfg.Stats.Snapshot()
+				snap.Model = f.model
+				return snap
+			})
+		}()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
@@ -202,39 +207,4 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	return reason
-}
-
-// controlError is a parent's protocol error on the control channel: the
-// process exits 3 rather than guess what the parent meant.
-type controlError struct{ line string }
-
-func (e controlError) Error() string {
-	return fmt.Sprintf("control channel: unknown command %q", e.line)
-}
-
-// answerControl serves the stats channel of a parent process (bench or the
-// dashboard): "stats" gets one JSON line of counters. It returns nil when
-// the parent closes the channel — it has gone, so this server should too —
-// and a controlError when the parent says something it does not understand.
-func answerControl(ctl io.ReadWriter, model string, stats *servers.Stats) error {
-	sc := bufio.NewScanner(ctl)
-	for sc.Scan() {
-		switch line := strings.TrimSpace(sc.Text()); line {
-		case "stats":
-			snap := stats.Snapshot()
-			snap.Model = model
-			b, _ := json.Marshal(snap) // a struct of numbers cannot fail to marshal
-			if _, err := ctl.Write(append(b, '\n')); err != nil {
-				return nil // the parent went away mid-answer
-			}
-		default:
-			return controlError{line: line}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		// Garbage longer than a line, or a broken channel: either way,
-		// the parent can no longer talk to us.
-		return controlError{line: err.Error()}
-	}
-	return nil
 }

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"serverlab/bench/load"
+	"serverlab/bench/proc"
+	"serverlab/bench/report"
 )
 
 // usageText opens `serverlab bench -h`.
@@ -67,7 +71,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if len(cfg.plan.ServerCPUs) > 0 && urls >= len(cfg.plan.Commands) {
-			progress.event(fmt.Sprintf("note: %s is not pinned by bench; pin it yourself (taskset -c %s) for a fair comparison", t.Name, cpuList(cfg.plan.ServerCPUs)))
+			progress.event(fmt.Sprintf("note: %s is not pinned by bench; pin it yourself (taskset -c %s) for a fair comparison", t.Name, report.FormatCPUs(cfg.plan.ServerCPUs)))
 		}
 		urls++
 	}
@@ -106,7 +110,7 @@ type config struct {
 	quiet   bool
 }
 
-func (c *config) write(rep *Report, w io.Writer) error {
+func (c *config) write(rep *report.Report, w io.Writer) error {
 	switch c.format {
 	case "json":
 		return rep.WriteJSON(w)
@@ -235,7 +239,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 		s := Scenario{
 			Title: fmt.Sprintf("%d keep-alive clients, closed loop", clients),
 			About: "A plain closed loop: each connection sends its next request as soon as the last is answered, as wrk does.",
-			Mix:   Mix{Clients: clients},
+			Mix:   load.Mix{Clients: clients},
 		}
 		if rate > 0 {
 			s = s.WithRate(rate)
@@ -264,7 +268,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 // choosePinning applies -server-cpus and -load-cpus over the default split.
 // With one CPU there is nothing to split and nothing is pinned.
 func choosePinning(server, load string) ([]int, []int, error) {
-	ds, dl := DefaultPinning()
+	ds, dl := proc.DefaultPinning()
 	s, err := parseCPUs(server, ds)
 	if err != nil {
 		return nil, nil, fmt.Errorf("-server-cpus: %w", err)
@@ -338,14 +342,14 @@ func newProgress(w io.Writer, quiet bool, d time.Duration) *progress {
 	return &progress{w: w, tty: isTerminal(w), quiet: quiet, duration: d}
 }
 
-func (p *progress) interval(target string, round int, iv Interval) {
+func (p *progress) interval(target string, round int, iv load.Interval) {
 	if p.quiet || !p.tty {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "\r\033[K%s  round %d  %4.1fs/%v  %s req/s  p99 %s  conns %d  errors %d",
-		target, round, iv.Elapsed.Seconds(), p.duration, fmtCount(iv.RPS), fmtDur(iv.Latency.P99), iv.Conns, iv.Errors.Total())
+		target, round, iv.Elapsed.Seconds(), p.duration, report.FormatCount(iv.RPS), report.FormatDuration(iv.Latency.P99), iv.Conns, iv.Errors.Total())
 	p.drawn = true
 }
 

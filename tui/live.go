@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"serverlab/bench"
+	"serverlab/bench/load"
+	"serverlab/bench/proc"
 )
 
 // live is the real Driver: the project's models as child processes,
-// started and stopped through the bench package, and a bench.Load on each
+// started and stopped through the bench package, and a load.Load on each
 // server, whose intervals become the dashboard's frames.
 //
 // Its methods are called from the dashboard's event loop and must not
@@ -66,18 +68,18 @@ type LiveConfig struct {
 // liveTarget is one server as the reconciler tracks it.
 type liveTarget struct {
 	spec    bench.TargetSpec
-	srv     *bench.Server // nil for a URL target, or while down
-	args    []string      // the serve flags srv was started with
-	load    *bench.Load
-	mix     bench.Mix // the mix last given to load
-	active  bool      // load is running, not paused
-	start   bool      // a start is under way
-	crashed string    // why it died; "" while fine
+	srv     *proc.Server // nil for a URL target, or while down
+	args    []string     // the serve flags srv was started with
+	load    *load.Load
+	mix     load.Mix // the mix last given to load
+	active  bool     // load is running, not paused
+	start   bool     // a start is under way
+	crashed string   // why it died; "" while fine
 }
 
 type startResult struct {
 	i    int
-	srv  *bench.Server
+	srv  *proc.Server
 	args []string
 	err  error
 }
@@ -316,7 +318,7 @@ func (l *live) reconcileServer(i int, t *liveTarget, sc bench.Scenario, restart 
 	}
 	t.start, t.crashed = true, ""
 	l.setStatus(i, Status{State: Starting})
-	spec := bench.ServerSpec{
+	spec := proc.Spec{
 		Model:  t.spec.Model,
 		Binary: l.cfg.Binary,
 		Addr:   t.spec.Addr,
@@ -325,7 +327,7 @@ func (l *live) reconcileServer(i int, t *liveTarget, sc bench.Scenario, restart 
 		CPUs:   l.cfg.ServerCPUs,
 	}
 	go func() {
-		srv, err := bench.StartServer(l.ctx, spec)
+		srv, err := proc.Start(l.ctx, spec)
 		l.results <- startResult{i: i, srv: srv, args: want, err: err}
 	}()
 }
@@ -355,29 +357,29 @@ func (l *live) started(r startResult) {
 }
 
 // reconcileLoad makes target i's load match mix, running or paused.
-func (l *live) reconcileLoad(i int, t *liveTarget, mix bench.Mix, active bool) {
-	var bt bench.Target
+func (l *live) reconcileLoad(i int, t *liveTarget, mix load.Mix, active bool) {
+	var bt load.Target
 	switch {
 	case t.spec.Model == "":
-		bt = bench.Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.spec.Path}
+		bt = load.Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.spec.Path}
 		if t.load == nil {
 			// Its memory and threads, if we may read its /proc.
 			bt.PID, bt.Tree = listenerPID(t.spec.Addr), true
 		}
 	case t.srv != nil:
-		bt = t.srv.Target()
+		bt = load.TargetOf(t.srv)
 		bt.Name = t.spec.Name
 	default:
 		return // down or starting: no load
 	}
 	if t.load == nil {
-		load, err := bench.Start(bt, bench.Mix{}, bench.Options{OnInterval: l.forward(i)})
+		ld, err := load.Start(bt, load.Mix{}, load.Options{OnInterval: l.forward(i)})
 		if err != nil {
 			l.setNotice("load on %s: %v", t.spec.Name, err)
 			return
 		}
-		load.Pause()
-		t.load, t.mix, t.active = load, bench.Mix{}, false
+		ld.Pause()
+		t.load, t.mix, t.active = ld, load.Mix{}, false
 	}
 	if mix != t.mix {
 		if err := t.load.Set(mix); err != nil {
@@ -404,8 +406,8 @@ func (l *live) reconcileLoad(i int, t *liveTarget, mix bench.Mix, active bool) {
 // forward is a load's interval callback: it turns each interval into a
 // frame and hands it over without ever waiting. Paused intervals are
 // dropped, so that a paused or waiting server's charts stand still.
-func (l *live) forward(i int) func(bench.Interval) {
-	return func(iv bench.Interval) {
+func (l *live) forward(i int) func(load.Interval) {
+	return func(iv load.Interval) {
 		if iv.Paused {
 			return
 		}
@@ -419,7 +421,7 @@ func (l *live) forward(i int) func(bench.Interval) {
 func (l *live) stopLoad(t *liveTarget) {
 	if t.load != nil {
 		t.load.Stop()
-		t.load, t.mix, t.active = nil, bench.Mix{}, false
+		t.load, t.mix, t.active = nil, load.Mix{}, false
 	}
 }
 
@@ -459,13 +461,13 @@ func (l *live) nextTurn() int {
 // budget holds the idle connections back to what the file descriptor
 // limit allows (every connection is a descriptor, in this process as in
 // the server) and says how many it held them to, or -1 if it did not.
-func (l *live) budget(m bench.Mix, k Knobs) (bench.Mix, int) {
+func (l *live) budget(m load.Mix, k Knobs) (load.Mix, int) {
 	loads := 1
 	if k.Mode == AllAtOnce {
 		loads = len(l.ts)
 	}
 	need := m.FDs()*loads + fdReserve
-	if err := bench.RaiseFDLimit(need); err == nil {
+	if err := proc.RaiseFDLimit(need); err == nil {
 		return m, -1
 	}
 	var lim syscall.Rlimit
@@ -484,7 +486,7 @@ func (l *live) shutdown() {
 		l.stopLoad(t)
 	}
 	var wg sync.WaitGroup
-	stop := func(s *bench.Server) {
+	stop := func(s *proc.Server) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -519,11 +521,11 @@ func knobsOf(s bench.Scenario) Knobs {
 		k.Slow = m.SlowReaders
 	}
 	switch r := m.Rate.(type) {
-	case bench.Constant:
+	case load.Constant:
 		k.Rate = int(r)
-	case bench.Ramp:
+	case load.Ramp:
 		k.Rate, k.Ramp = int(r.To), true
-	case bench.Steps:
+	case load.Steps:
 		if len(r) > 0 {
 			k.Rate = int(r[len(r)-1].Rate)
 		}
@@ -533,7 +535,7 @@ func knobsOf(s bench.Scenario) Knobs {
 
 // mixFor is the scenario's mix with the knobs turned: each knob sets the
 // kind of client the scenario uses for it.
-func mixFor(s bench.Scenario, k Knobs) bench.Mix {
+func mixFor(s bench.Scenario, k Knobs) load.Mix {
 	m := s.ForDuration(rampLength)
 	if s.Mix.Clients == 0 && s.Mix.Churn > 0 {
 		m.Churn = k.Clients
@@ -548,18 +550,18 @@ func mixFor(s bench.Scenario, k Knobs) bench.Mix {
 	m.Idle = k.Idle
 	if k.Rate == 0 {
 		m.Rate = nil
-	} else if r, ok := m.Rate.(bench.Ramp); ok {
+	} else if r, ok := m.Rate.(load.Ramp); ok {
 		r.From = min(r.From, float64(k.Rate)/10)
 		r.To = float64(k.Rate)
 		m.Rate = r
 	} else {
-		m.Rate = bench.Constant(k.Rate)
+		m.Rate = load.Constant(k.Rate)
 	}
 	return m
 }
 
 // frameOf turns a bench interval into a dashboard frame.
-func frameOf(i int, iv bench.Interval) Frame {
+func frameOf(i int, iv load.Interval) Frame {
 	f := Frame{
 		Target:   i,
 		At:       iv.End,
@@ -576,7 +578,7 @@ func frameOf(i int, iv bench.Interval) Frame {
 	}
 	for k, n := range iv.Errors {
 		if n > 0 {
-			f.Errors = append(f.Errors, ErrorCount{Kind: bench.ErrorKind(k).String(), N: n})
+			f.Errors = append(f.Errors, ErrorCount{Kind: load.ErrorKind(k).String(), N: n})
 		}
 	}
 	if s := iv.Server; s != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"serverlab/bench"
+	"serverlab/bench/load"
 )
 
 // TestKnobsRoundTrip checks that every scenario reads as knobs and that
@@ -44,7 +45,7 @@ func TestKnobsTurnTheScenariosClients(t *testing.T) {
 		t.Fatalf("overload knobs %+v: want a ramp", k)
 	}
 	k.Rate = 5000
-	if r, ok := mixFor(overload, k).Rate.(bench.Ramp); !ok || r.To != 5000 || r.From > 500 {
+	if r, ok := mixFor(overload, k).Rate.(load.Ramp); !ok || r.To != 5000 || r.From > 500 {
 		t.Errorf("overload at 5000: rate %v, want a ramp to 5000", mixFor(overload, k).Rate)
 	}
 	k.Rate = 0
@@ -54,7 +55,7 @@ func TestKnobsTurnTheScenariosClients(t *testing.T) {
 	crowd, _ := bench.ScenarioByName("crowd")
 	k = knobsOf(crowd)
 	k.Rate = 300
-	if m := mixFor(crowd, k); m.Rate != bench.Constant(300) || m.Clients != 100 {
+	if m := mixFor(crowd, k); m.Rate != load.Constant(300) || m.Clients != 100 {
 		t.Errorf("crowd with rate 300: %+v", m)
 	}
 }

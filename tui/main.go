@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"serverlab/bench"
+	"serverlab/bench/proc"
 )
 
 // Main is `serverlab tui`: it parses args (the words after "tui"), starts
@@ -37,9 +38,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// dashboard with its load generator another, as `serverlab bench`
 	// does: otherwise the load and the servers fight for the same core
 	// and the charts show the fight.
-	serverCPUs, loadCPUs := bench.DefaultPinning()
+	serverCPUs, loadCPUs := proc.DefaultPinning()
 	if loadCPUs != nil {
-		if undo, err := bench.PinSelf(loadCPUs); err == nil {
+		if undo, err := proc.PinSelf(loadCPUs); err == nil {
 			defer undo()
 			cfg.ServerCPUs = serverCPUs
 		}
