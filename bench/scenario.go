@@ -37,15 +37,36 @@ func (s Scenario) ForDuration(d time.Duration) load.Mix {
 	return m
 }
 
+// Each scenario has an ordinary kind of client and a slow kind, and the
+// knobs that turn "more clients" and "more slow clients" turn whichever
+// kind the scenario uses: the dashboard's keys and bench's -c and -rate
+// follow the same rules, written here once.
+
+// churns reports whether the scenario's ordinary clients open a connection
+// per request (churn) rather than keeping one alive.
+func (s Scenario) churns() bool { return s.Mix.Clients == 0 && s.Mix.Churn > 0 }
+
+// readsSlowly reports whether its slow clients are slow readers rather
+// than slow senders (slowloris).
+func (s Scenario) readsSlowly() bool { return s.Mix.Slowloris == 0 && s.Mix.SlowReaders > 0 }
+
+// rampTo moves a ramp's top to top, keeping its foot at most a tenth of
+// it, so that a ramp turned down still starts below where it ends.
+func rampTo(r load.Ramp, top float64) load.Ramp {
+	r.From = min(r.From, top/10)
+	r.To = top
+	return r
+}
+
 // WithClients sets the scenario's main client count, as `bench -c` does:
 // the keep-alive clients if it has any, else the churn clients; and the
 // open loop's connections.
 func (s Scenario) WithClients(n int) Scenario {
 	switch {
-	case s.Mix.Clients > 0 || (s.Mix.Churn == 0 && s.Mix.Rate == nil):
-		s.Mix.Clients = n
-	case s.Mix.Churn > 0:
+	case s.churns():
 		s.Mix.Churn = n
+	case s.Mix.Clients > 0 || s.Mix.Rate == nil:
+		s.Mix.Clients = n
 	}
 	if s.Mix.Rate != nil {
 		s.Mix.OpenConns = n
@@ -59,9 +80,7 @@ func (s Scenario) WithClients(n int) Scenario {
 func (s Scenario) WithRate(r float64) Scenario {
 	switch old := s.Mix.Rate.(type) {
 	case load.Ramp:
-		old.From = min(old.From, r/10)
-		old.To = r
-		s.Mix.Rate = old
+		s.Mix.Rate = rampTo(old, r)
 	default:
 		s.Mix.Rate = load.Constant(r)
 		if s.Mix.OpenConns == 0 && s.Mix.Clients > 0 {
@@ -70,6 +89,69 @@ func (s Scenario) WithRate(r float64) Scenario {
 		s.Mix.Clients = 0
 	}
 	return s
+}
+
+// Knobs are the few numbers a teacher turns while a scenario runs (the
+// dashboard's keys). Clients and Slow count the scenario's own kinds of
+// ordinary and slow client; Rate is the open loop's requests/s, 0 for none,
+// and with Ramp the top of a ramp rather than a steady rate.
+type Knobs struct {
+	Clients int
+	Slow    int
+	Idle    int
+	Rate    float64
+	Ramp    bool
+}
+
+// Knobs reads the scenario's mix as knobs.
+func (s Scenario) Knobs() Knobs {
+	m := s.Mix
+	k := Knobs{Clients: m.Clients, Slow: m.Slowloris, Idle: m.Idle}
+	if s.churns() {
+		k.Clients = m.Churn
+	}
+	if s.readsSlowly() {
+		k.Slow = m.SlowReaders
+	}
+	switch r := m.Rate.(type) {
+	case load.Constant:
+		k.Rate = float64(r)
+	case load.Ramp:
+		k.Rate, k.Ramp = r.To, true
+	case load.Steps:
+		if len(r) > 0 {
+			k.Rate = r[len(r)-1].Rate
+		}
+	}
+	return k
+}
+
+// Turned is the scenario's mix, for a run of length d (see ForDuration),
+// with the knobs turned to k. Unlike -rate, a rate turned up on a
+// closed-loop scenario adds an open loop beside its clients: on the
+// dashboard the two knobs are separate. The scenario's own knobs give back
+// its own mix.
+func (s Scenario) Turned(k Knobs, d time.Duration) load.Mix {
+	m := s.ForDuration(d)
+	if s.churns() {
+		m.Churn = k.Clients
+	} else {
+		m.Clients = k.Clients
+	}
+	if s.readsSlowly() {
+		m.SlowReaders = k.Slow
+	} else {
+		m.Slowloris = k.Slow
+	}
+	m.Idle = k.Idle
+	if r, ok := m.Rate.(load.Ramp); ok && k.Rate > 0 {
+		m.Rate = rampTo(r, k.Rate)
+	} else if k.Rate > 0 {
+		m.Rate = load.Constant(k.Rate)
+	} else {
+		m.Rate = nil
+	}
+	return m
 }
 
 // slowStart is when slow clients and readers join in the scenarios: late

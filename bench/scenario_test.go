@@ -101,3 +101,50 @@ func TestEveryScenarioRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestKnobsRoundTrip checks that every scenario reads as knobs and that
+// the knobs, untouched, give back exactly the scenario's own mix.
+func TestKnobsRoundTrip(t *testing.T) {
+	for _, s := range Scenarios() {
+		if got, want := s.Turned(s.Knobs(), time.Minute), s.ForDuration(time.Minute); got != want {
+			t.Errorf("%s: knobs %+v give mix %+v, want %+v", s.Name, s.Knobs(), got, want)
+		}
+	}
+}
+
+func TestKnobsTurnTheScenariosClients(t *testing.T) {
+	slow, _ := ScenarioByName("slow-client")
+	k := slow.Knobs()
+	if k.Clients != slow.Mix.Churn || k.Slow != slow.Mix.Slowloris {
+		t.Fatalf("slow-client knobs %+v from mix %+v", k, slow.Mix)
+	}
+	k.Clients, k.Slow = 50, 3
+	if m := slow.Turned(k, time.Minute); m.Churn != 50 || m.Clients != 0 || m.Slowloris != 3 {
+		t.Errorf("slow-client: more clients should be more churn clients, got %+v", m)
+	}
+	reader, _ := ScenarioByName("slow-reader")
+	k = reader.Knobs()
+	k.Slow = 5
+	if m := reader.Turned(k, time.Minute); m.SlowReaders != 5 || m.Slowloris != 0 {
+		t.Errorf("slow-reader: slow clients should be slow readers, got %+v", m)
+	}
+	overload, _ := ScenarioByName("overload")
+	k = overload.Knobs()
+	if !k.Ramp || k.Rate == 0 {
+		t.Fatalf("overload knobs %+v: want a ramp", k)
+	}
+	k.Rate = 5000
+	if r, ok := overload.Turned(k, time.Minute).Rate.(load.Ramp); !ok || r.To != 5000 || r.From > 500 {
+		t.Errorf("overload at 5000: rate %v, want a ramp to 5000", overload.Turned(k, time.Minute).Rate)
+	}
+	k.Rate = 0
+	if m := overload.Turned(k, time.Minute); m.Rate != nil {
+		t.Errorf("rate 0 should stop the open loop, got %v", m.Rate)
+	}
+	crowd, _ := ScenarioByName("crowd")
+	k = crowd.Knobs()
+	k.Rate = 300
+	if m := crowd.Turned(k, time.Minute); m.Rate != load.Constant(300) || m.Clients != 100 {
+		t.Errorf("crowd with rate 300: %+v", m)
+	}
+}

@@ -119,13 +119,14 @@ func PinSelf(cpus []int) (undo func(), err error) {
 	}, nil
 }
 
-// startPinned starts cmd with every thread of the child on cpus, by
-// forking from a thread that is itself pinned for the moment (see the
-// comment at the top of this file). It must unlock the thread, not exit
-// with it locked: a locked goroutine that exits takes its thread with it,
-// and the death of the thread that forked a child is what triggers the
-// child's Pdeathsig.
-func startPinned(cmd *exec.Cmd, cpus []int) error {
+// StartPinned starts cmd with every thread of the child on cpus (none:
+// unpinned), by forking from a thread that is itself pinned for the moment
+// (see the comment at the top of this file): what taskset does, without a
+// second program in between. It must unlock the thread, not exit with it
+// locked: a locked goroutine that exits takes its thread with it, and the
+// death of the thread that forked a child is what triggers the child's
+// Pdeathsig.
+func StartPinned(cmd *exec.Cmd, cpus []int) error {
 	if len(cpus) == 0 {
 		return cmd.Start()
 	}

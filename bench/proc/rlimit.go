@@ -34,3 +34,13 @@ func RaiseFDLimit(need int) error {
 	}
 	return nil
 }
+
+// FileLimit is how many file descriptors this process may have open: its
+// soft RLIMIT_NOFILE, after any RaiseFDLimit.
+func FileLimit() (int, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("getrlimit RLIMIT_NOFILE: %w", err)
+	}
+	return int(min(lim.Cur, 1<<30)), nil
+}

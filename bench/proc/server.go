@@ -153,7 +153,7 @@ func (s *Server) start(ctx context.Context, cpus []int, stderr io.Writer, timeou
 	if err != nil {
 		return err
 	}
-	if err := startPinned(s.cmd, cpus); err != nil {
+	if err := StartPinned(s.cmd, cpus); err != nil {
 		return err
 	}
 	s.done = make(chan struct{})

@@ -7,7 +7,7 @@
 // at start-up, requests are matched by path only, and anything unknown gets a
 // 404. What it shows is the ceiling of a Go event loop on this machine.
 //
-//	cd bench/peers/gnet && go build -o /tmp/gnetpeer . && /tmp/gnetpeer -addr 127.0.0.1:8082 -root DIR
+//	cd peers/gnet && go build -o /tmp/gnetpeer . && /tmp/gnetpeer -addr 127.0.0.1:8082 -root DIR
 package main
 
 import (

@@ -1,4 +1,4 @@
-module serverlab/bench/peers/gnet
+module serverlab/peers/gnet
 
 go 1.26.8
 

@@ -2,7 +2,7 @@
 // FileServer over a folder, the baseline the threaded model is compared with.
 // Run it with GOMAXPROCS=1 to compare it, like the models, on one core.
 //
-//	GOMAXPROCS=1 go run ./bench/peers/fileserver -addr 127.0.0.1:8081 -root DIR
+//	GOMAXPROCS=1 go run ./peers/fileserver -addr 127.0.0.1:8081 -root DIR
 package main
 
 import (
