@@ -36,15 +36,15 @@ type figure struct {
 
 // The figures a scenario can ask for.
 var (
-	reqRate = figure{"req/s", meanOf(func(s sample) float64 { return s.rps }), fmtCount}
-	byteRate = figure{"bytes/s", meanOf(func(s sample) float64 { return s.bps }),
+	figReqRate  = figure{"req/s", meanOf(func(s sample) float64 { return s.rps }), fmtCount}
+	figByteRate = figure{"bytes/s", meanOf(func(s sample) float64 { return s.bps }),
 		func(v float64) string { return fmtBytes(int64(v)) + "/s" }}
-	worstP99 = figure{"worst p99", worstOf(func(s sample) time.Duration { return s.p99 }), fmtNanos}
+	figWorstP99 = figure{"worst p99", worstOf(func(s sample) time.Duration { return s.p99 }), fmtNanos}
 	// The uncorrected p99 beside the corrected one is overload's lesson:
 	// measured from when each request was sent, the queue is invisible.
-	worstUncorrectedP99 = figure{"uncorrected", worstOf(func(s sample) time.Duration { return s.uncorrectedP99 }), fmtNanos}
-	threads             = figure{"threads", latestOf(func(s sample) float64 { return float64(s.threads) }), fmtCount}
-	rss                 = figure{"RSS", latestOf(func(s sample) float64 { return float64(s.rss) }),
+	figUncorrectedP99 = figure{"uncorrected p99", worstOf(func(s sample) time.Duration { return s.uncorrectedP99 }), fmtNanos}
+	figThreads        = figure{"threads", latestOf(func(s sample) float64 { return float64(s.threads) }), fmtCount}
+	figRSS            = figure{"RSS", latestOf(func(s sample) float64 { return float64(s.rss) }),
 		func(v float64) string { return fmtBytes(int64(v)) }}
 )
 
@@ -52,18 +52,18 @@ var (
 // the order the line names it. A table, never written. A scenario that is
 // not in it gets defaultFigures.
 var compareFigures = map[string][]figure{
-	"baseline":    {reqRate, worstP99},
-	"crowd":       {reqRate, worstP99},
-	"slow-client": {worstP99, reqRate},
-	"c10k":        {rss, threads},
-	"big-files":   {byteRate, worstP99},
-	"slow-reader": {worstP99, reqRate},
-	"churn":       {reqRate, worstP99},
-	"overload":    {worstP99, worstUncorrectedP99},
-	"slow-disk":   {reqRate, worstP99},
+	"baseline":    {figReqRate, figWorstP99},
+	"crowd":       {figReqRate, figWorstP99},
+	"slow-client": {figWorstP99, figReqRate},
+	"c10k":        {figRSS, figThreads},
+	"big-files":   {figByteRate, figWorstP99},
+	"slow-reader": {figWorstP99, figReqRate},
+	"churn":       {figReqRate, figWorstP99},
+	"overload":    {figWorstP99, figUncorrectedP99},
+	"slow-disk":   {figReqRate, figWorstP99},
 }
 
-var defaultFigures = []figure{reqRate, worstP99}
+var defaultFigures = []figure{figReqRate, figWorstP99}
 
 func figuresFor(scenario string) []figure {
 	if f, ok := compareFigures[scenario]; ok {
@@ -180,7 +180,9 @@ func (m *Model) viewCompare(w int) string {
 		nameW = max(nameW, ansi.StringWidth(t.name)+3)
 	}
 	nameW = min(nameW, 28)
-	const stateW, ratioW = 12, 14
+	vs := "vs " + m.targets[0].name
+	const stateW = 12
+	ratioW := max(14, ansi.StringWidth(vs))
 	valW := make([]int, len(figs))
 	for j, f := range figs {
 		valW[j] = max(ansi.StringWidth(f.label), 6)
@@ -198,7 +200,7 @@ func (m *Model) viewCompare(w int) string {
 	b.WriteString(badge + padRight(fitWords(head, nameW+stateW-lipgloss.Width(badge)), nameW+stateW-lipgloss.Width(badge)))
 	for j, f := range figs {
 		label := strings.Repeat(" ", valW[j]-ansi.StringWidth(f.label)) + f.label
-		b.WriteString(st.title.Render(label) + "  " + st.dim.Render(padRight("vs "+m.targets[0].name, ratioW)))
+		b.WriteString(st.title.Render(label) + "  " + st.dim.Render(padRight(vs, ratioW)))
 		if j < len(figs)-1 {
 			b.WriteString("  ")
 		}

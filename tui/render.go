@@ -161,7 +161,8 @@ func (m *Model) viewFullHelp(w int) string {
 	legend := "Charts: latency ─ p99, • p50, on one axis for all servers; a gap is an interval " +
 		"in which nothing was answered. Concurrency, on a log axis: ─ connections and • requests " +
 		"in flight as the clients see them, o connections and + requests in flight as the server " +
-		"counts them, # the server's OS threads. The numbers panel repeats each glyph."
+		"counts them, # the server's OS threads. The numbers panel repeats each glyph. " +
+		"Compare: the figures the scenario's lesson is about, over its last 10 s, each against the first server."
 	return m.st.title.Render("Keys") + m.st.dim.Render("  (any key closes this page)") + "\n\n" +
 		m.help.FullHelpView(m.keys.FullHelp()) + "\n\n" + wrap(legend, w)
 }
