@@ -38,6 +38,7 @@
 //	picker.go   the scenario menu; lessons.go the lesson line
 //	styles.go   the sixteen-colour palette; format.go units; text.go fitting
 //	live.go     the real Driver over bench; procnet.go finds a server's PID
+//	supervisor.go  the server processes and their loads, kept as wanted
 //	main.go     Main: flags, signals, panics, and the program itself
 //
 // # Reading the screen
