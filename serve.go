@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -17,26 +16,19 @@ import (
 	"serverlab/demosite"
 	"serverlab/evloop"
 	"serverlab/internal/control"
+	"serverlab/internal/model"
 	"serverlab/servers"
 	"serverlab/threaded"
 )
 
-// models maps each model's name to its constructor. All three take the same
-// Config and give the same Server interface: that is what makes them
-// interchangeable under the same tests, load and dashboard.
+// models maps each model's name (from package model, which a test holds
+// this map to) to its constructor. All take the same Config and give the
+// same Server interface: that is what makes them interchangeable under the
+// same tests, load and dashboard.
 var models = map[string]func(servers.Config) (servers.Server, error){
 	"blocking": blocking.New,
 	"threaded": threaded.New,
 	"evloop":   evloop.New,
-}
-
-// Default protections for the models that can afford them. The blocking
-// model gets none by default, on purpose: its freeze under a slow client is
-// the lesson, and a timeout would hide it.
-var protectedDefaults = servers.Limits{
-	HeaderTimeout: 10 * time.Second,
-	IdleTimeout:   60 * time.Second,
-	WriteTimeout:  30 * time.Second,
 }
 
 // shutdownGrace is how long responses under way may take to finish after
@@ -55,14 +47,18 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
-	fs.StringVar(&f.model, "model", "evloop", "server model: "+strings.Join(modelNames(), ", "))
+	fs.StringVar(&f.model, "model", "evloop", "server model: "+strings.Join(model.Names(), ", "))
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "loopback address to listen on (port 0 picks a free one)")
 	fs.StringVar(&f.root, "root", "", "folder to serve (default: the built-in demo site, in a temporary folder)")
 	fs.DurationVar(&f.diskDelay, "disk-delay", 0, "simulated delay before every file read (turns sendfile off)")
 	l := &f.cfg.Limits
-	fs.DurationVar(&l.HeaderTimeout, "header-timeout", 0, "time to receive a whole request head; 0 off (default 10s, blocking: off)")
-	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, "close keep-alive connections idle this long; 0 off (default 60s, blocking: off)")
-	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, "end a connection whose writes make no progress this long; 0 off (default 30s, blocking: off)")
+	// The defaults depend on the model, which is not known until the
+	// flags are parsed: the help names them, and a flag left unset takes
+	// them below.
+	def := model.ProtectiveLimits()
+	fs.DurationVar(&l.HeaderTimeout, "header-timeout", 0, fmt.Sprintf("time to receive a whole request head; 0 off (default %v, blocking: off)", def.HeaderTimeout))
+	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, fmt.Sprintf("close keep-alive connections idle this long; 0 off (default %v, blocking: off)", def.IdleTimeout))
+	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, fmt.Sprintf("end a connection whose writes make no progress this long; 0 off (default %v, blocking: off)", def.WriteTimeout))
 	fs.IntVar(&l.MaxConns, "max-conns", 0, "refuse connections beyond this many open at once; 0 no cap")
 	fs.BoolVar(&f.cfg.OSThreads, "osthreads", false, "threaded: one OS thread per connection, blocking syscalls")
 	fs.IntVar(&f.cfg.Loops, "loops", 1, "evloop: number of event loops (SO_REUSEPORT)")
@@ -82,7 +78,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if _, ok := models[f.model]; !ok {
-		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(modelNames(), ", "))
+		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(model.Names(), ", "))
 	}
 	if f.cfg.Poller != "epoll" && f.cfg.Poller != "poll" {
 		return nil, fmt.Errorf("unknown poller %q (want epoll or poll)", f.cfg.Poller)
@@ -94,27 +90,17 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	// A protection the user did not set takes the model's default.
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if f.model != "blocking" {
-		if !set["header-timeout"] {
-			l.HeaderTimeout = protectedDefaults.HeaderTimeout
-		}
-		if !set["idle-timeout"] {
-			l.IdleTimeout = protectedDefaults.IdleTimeout
-		}
-		if !set["write-timeout"] {
-			l.WriteTimeout = protectedDefaults.WriteTimeout
-		}
+	def = model.DefaultLimits(f.model)
+	if !set["header-timeout"] {
+		l.HeaderTimeout = def.HeaderTimeout
+	}
+	if !set["idle-timeout"] {
+		l.IdleTimeout = def.IdleTimeout
+	}
+	if !set["write-timeout"] {
+		l.WriteTimeout = def.WriteTimeout
 	}
 	return f, nil
-}
-
-func modelNames() []string {
-	names := make([]string, 0, len(models))
-	for n := range models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // runServe is `serverlab serve`.

@@ -19,19 +19,20 @@ import (
 	"serverlab/bench/load"
 	"serverlab/bench/proc"
 	"serverlab/bench/report"
+	"serverlab/internal/model"
 )
 
-// usageText opens `serverlab bench -h`.
+// usageText opens `serverlab bench -h`; %s is the list of models.
 const usageText = `usage: serverlab bench [flags]
 
 Drives load at servers and compares them: each target in turn, then a table.
 
-  serverlab bench -scenario crowd                        the three models, a named scenario
+  serverlab bench -scenario crowd                        every model, a named scenario  
   serverlab bench -targets http://127.0.0.1:8080/1k.bin -c 50 -duration 10s
                                                           like wrk, against any local server
   serverlab bench -scenario c10k -plot figs -md          a markdown table and SVG figures
 
-Targets (-targets, comma-separated): a model (blocking, threaded, evloop),
+Targets (-targets, comma-separated): a model (%s),
 started as a child process on a free port; MODEL@127.0.0.1:PORT to choose
 its port; MODEL+FLAG or MODEL+FLAG=V to pass serve -FLAG (threaded+osthreads,
 evloop+disk-workers=4); or http://127.0.0.1:PORT/PATH for a server already
@@ -129,7 +130,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		targets    = fs.String("targets", strings.Join(Models(), ","), "comma-separated `list` of models and URLs (see above)")
+		targets    = fs.String("targets", strings.Join(model.Names(), ","), "comma-separated `list` of models and URLs (see above)")
 		scenario   = fs.String("scenario", "", "named scenario to run (-list shows them); none: a plain closed loop")
 		list       = fs.Bool("list", false, "list the scenarios and what each shows, and exit")
 		duration   = fs.Duration("duration", 10*time.Second, "length of each run (each target, each round)")
@@ -156,7 +157,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	fs.Var(&cmds, "cmd", "command line that starts a URL target's server (repeat, in URL-target order)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usageText)
+			fmt.Fprintf(stdout, usageText, strings.Join(model.Names(), ", "))
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 		}

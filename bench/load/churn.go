@@ -19,7 +19,7 @@ func (cl churnClient) run(ctx context.Context, e *env) {
 	c := e.newConn()
 	defer c.Close()
 	req := e.request(cl.path, true)
-	var b backoff
+	b := newBackoff()
 	for ctx.Err() == nil {
 		// The clock starts before connect(2): the handshake is part of
 		// what this client measures.
@@ -31,12 +31,12 @@ func (cl churnClient) run(ctx context.Context, e *env) {
 		c.Close()
 		if err != nil {
 			e.fail(ctx, err)
-			b.wait(ctx)
+			sleep(ctx, b.Next())
 			continue
 		}
 		e.meter.record(start, start, end, n)
 		e.learn(req, resp)
-		b.reset()
+		b.Reset()
 	}
 }
 

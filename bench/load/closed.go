@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"serverlab/internal/backoff"
 )
 
 // Keep-alive clients in a closed loop: each connection sends a request,
@@ -135,10 +137,10 @@ type closedLoop struct {
 	conns     map[int32]*kaConn
 	lastID    int32
 	dialling  int
-	thinking  []*kaConn // in order of waking (all think the same time)
-	backoff   backoff   // after failures, new connections wait...
-	dialAfter time.Time // ...until then
-	nextSweep time.Time // next look for connections past their deadline
+	thinking  []*kaConn        // in order of waking (all think the same time)
+	retry     backoff.Doubling // after failures, new connections wait...
+	dialAfter time.Time        // ...until then
+	nextSweep time.Time        // next look for connections past their deadline
 }
 
 // maxDialling bounds connects in progress, so that asking for thousands
@@ -164,7 +166,7 @@ func newClosedLoop(e *env) (*closedLoop, error) {
 		set.close()
 		return nil, fmt.Errorf("keep-alive clients: %w", err)
 	}
-	l := &closedLoop{e: e, ep: set, wake: wake, conns: make(map[int32]*kaConn)}
+	l := &closedLoop{e: e, ep: set, wake: wake, conns: make(map[int32]*kaConn), retry: newBackoff()}
 	ap, err := netip.ParseAddrPort(e.addr)
 	if err == nil && !ap.Addr().Is4() {
 		err = fmt.Errorf("%s is not an IPv4 address", ap.Addr())
@@ -445,7 +447,7 @@ func (l *closedLoop) complete(ctx context.Context, c *kaConn) {
 	// For a closed loop a request is due the moment it is sent.
 	l.e.meter.record(c.sent, c.sent, end, c.got)
 	l.e.learn(c.req, c.resp)
-	l.backoff.reset()
+	l.retry.Reset()
 	l.dialAfter = time.Time{}
 	switch {
 	case c.resp.Close:
@@ -477,7 +479,7 @@ func (l *closedLoop) send(ctx context.Context, c *kaConn, now time.Time) {
 }
 
 // fail counts a failed request on c, closes c, and makes the next
-// connection wait a little longer (backoff.go's rule: 1 ms, doubling to a
+// connection wait a little longer (newBackoff's rule: 1 ms, doubling to a
 // second), so that a dead server is not hammered by a busy loop.
 func (l *closedLoop) fail(ctx context.Context, c *kaConn, err error) {
 	l.drop(c)
@@ -489,7 +491,7 @@ func (l *closedLoop) failed(ctx context.Context, err error, now time.Time) {
 		err = fmt.Errorf("%w (out of file descriptors: raise the open-file limit)", err)
 	}
 	l.e.fail(ctx, err)
-	l.dialAfter = now.Add(l.backoff.next())
+	l.dialAfter = now.Add(l.retry.Next())
 }
 
 // drop closes c (closing its fd also takes it out of the epoll set), takes

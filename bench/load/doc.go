@@ -21,8 +21,8 @@
 //	               and byte count of every answer; errors.go sorts
 //	               failures into kinds
 //	env.go         what a load's clients share; crews of clients that
-//	               grow and shrink while running; backoff.go their pause
-//	               after a failure
+//	               grow and shrink while running; their pause after a
+//	               failure
 //	closed.go      keep-alive clients in a closed loop, one epoll loop
 //	               per load CPU (what wrk does); epoll.go their epoll set
 //	open.go        the open loop on a schedule (what wrk2 does); schedule.go

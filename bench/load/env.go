@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"serverlab/internal/backoff"
 )
 
 // env is what all the clients of one load share: where to connect, where
@@ -64,6 +66,13 @@ func (e *env) fail(ctx context.Context, err error) {
 		return
 	}
 	e.meter.fail(classify(err))
+}
+
+// newBackoff is a client's pause after failures, 1 ms doubling to a
+// second, so that a dead or refusing server is not hammered by a busy loop
+// that would measure nothing but the client's own speed.
+func newBackoff() backoff.Doubling {
+	return backoff.Doubling{First: time.Millisecond, Max: time.Second}
 }
 
 // sleep waits for d or until ctx is done, and reports whether the full

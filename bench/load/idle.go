@@ -106,7 +106,7 @@ func (p *idlePool) missing() int {
 // fill opens connections, idleDialers at a time, until the pool holds as
 // many as wanted; then it sleeps until resize or the watcher wakes it.
 func (p *idlePool) fill(ctx context.Context) {
-	var b backoff
+	b := newBackoff()
 	for ctx.Err() == nil {
 		n := min(p.missing(), idleDialers)
 		if n <= 0 {
@@ -127,9 +127,9 @@ func (p *idlePool) fill(ctx context.Context) {
 		}
 		wg.Wait()
 		if failed.Load() {
-			b.wait(ctx)
+			sleep(ctx, b.Next())
 		} else {
-			b.reset()
+			b.Reset()
 		}
 	}
 }

@@ -37,12 +37,12 @@ func (cl slowloris) run(ctx context.Context, e *env) {
 	c := e.newConn()
 	defer c.Close()
 	req := e.request(cl.path, true)
-	var b backoff
+	b := newBackoff()
 	for ctx.Err() == nil {
 		if !c.Open() {
 			if err := c.Dial(ctx, e.addr); err != nil {
 				e.fail(ctx, err)
-				b.wait(ctx)
+				sleep(ctx, b.Next())
 				continue
 			}
 		}
@@ -52,11 +52,11 @@ func (cl slowloris) run(ctx context.Context, e *env) {
 		if err != nil {
 			e.fail(ctx, err)
 			c.Close()
-			b.wait(ctx)
+			sleep(ctx, b.Next())
 			continue
 		}
 		e.meter.received(n)
-		b.reset()
+		b.Reset()
 	}
 }
 

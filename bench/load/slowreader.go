@@ -42,7 +42,7 @@ func (cl slowReader) run(ctx context.Context, e *env) {
 	c.RcvBuf = 4096
 	defer c.Close()
 	req := e.request(cl.path, true)
-	var b backoff
+	b := newBackoff()
 	for ctx.Err() == nil {
 		e.meter.inFlight.Add(1)
 		err := cl.fetch(ctx, e, c, req, bite)
@@ -50,10 +50,10 @@ func (cl slowReader) run(ctx context.Context, e *env) {
 		if err != nil {
 			e.fail(ctx, err)
 			c.Close()
-			b.wait(ctx)
+			sleep(ctx, b.Next())
 			continue
 		}
-		b.reset()
+		b.Reset()
 	}
 }
 
