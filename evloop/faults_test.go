@@ -127,8 +127,8 @@ func TestFileShrinksMidSend(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts := startServer(t, serverOpts{root: dir, cfg: func(c *servers.Config) {
-				c.NoSendfile, c.DiskWorkers = tc.noSend, tc.workers
-			}})
+				c.NoSendfile = tc.noSend
+			}, opt: Options{DiskWorkers: tc.workers}})
 			c := dial(t, ts.Addr())
 			c.(*net.TCPConn).SetReadBuffer(16 << 10)
 			io.WriteString(c, request("/shrink.bin"))

@@ -28,16 +28,15 @@ type loop struct {
 	ready  []event   // what the poller found ready this turn
 	conns  []*conn   // indexed by descriptor: the socket -> connection table
 	nconns int
-	free   []*conn // closed connections kept for reuse
-	// spareWork holds the per-request state (a Session and the response
-	// in progress) that no connection is using: a connection holds one
-	// only while a request is arriving or being answered (see conn.work).
-	spareWork []*work
-	chunks    [][]byte // spare file buffers
-	timers    timerHeap
-	iov       [2][]byte // writev's argument, kept here so it is not allocated
-	discard   []byte    // where the closing state throws away what it reads
-	wakeBuf   [8]byte
+	free   []*conn // closed connections kept for reuse, with their Sessions
+	// spareOut holds the responses in progress that no connection is
+	// using: a connection holds one only while it answers (see conn.out).
+	spareOut []*outgoing
+	chunks   [][]byte // spare file buffers
+	timers   timerHeap
+	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	discard  []byte    // where the closing state throws away what it reads
+	wakeBuf  [8]byte
 
 	acceptPaused bool
 	acceptResume time.Time
@@ -69,7 +68,7 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 		ready:   make([]event, maxEvents),
 		discard: make([]byte, 16<<10),
 	}
-	if s.cfg.Poller == "poll" {
+	if s.opt.Poller == "poll" {
 		l.poller = newPollPoller()
 	} else {
 		p, err := newEpollPoller(maxEvents)
@@ -97,7 +96,7 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 	return l, nil
 }
 
-// run is the event loop, the seed's third server: wait for something to
+// run is the event loop, lesson 00's third loop: wait for something to
 // happen, react to it, repeat. It returns when the loop has drained after
 // Shutdown, or on an error from the poller.
 func (l *loop) run() error {
@@ -112,9 +111,9 @@ func (l *loop) run() error {
 		for _, ev := range l.ready[:n] {
 			switch ev.fd {
 			case l.lfd:
-				l.acceptConn() // NEW_TCP_CONNECTION
+				l.acceptConn() // a client connected
 			case l.wakeFd:
-				l.wakeUp() // FINISHED_READING_FROM_DISK, or Shutdown
+				l.wakeUp() // a disk worker finished, or Shutdown
 			default:
 				// Readable: readRequest. Writable: writeHead or
 				// writeBody. The connection's state decides.
@@ -209,9 +208,7 @@ func (l *loop) openConn(fd int) {
 	l.conns[fd] = c
 	l.nconns++
 	l.accepted++
-	l.cfg.Stats.ConnAccepted()
-	c.fresh = true
-	c.idleSince, c.headStart = l.now, l.now
+	c.sess.Start(l.now)
 	if l.waitForRequest(c) == closed {
 		l.closeConn(c)
 	}
@@ -280,7 +277,7 @@ func (l *loop) wakeUp() {
 	unix.Read(l.wakeFd, l.wakeBuf[:])
 	jobs := l.takeDone()
 	for i := range jobs {
-		l.fileReady(&jobs[i]) // "file ready": the connection moves on
+		l.fileReady(&jobs[i]) // the disk is done: the connection moves on
 	}
 	clear(jobs) // drop the references to conns and files
 	l.mu.Lock()
@@ -334,41 +331,43 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c = &conn{heapIdx: -1}
+		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
 	}
 	c.fd = fd
 	return c
 }
 
-// takeWork gives c its per-request state, from the pool or new.
-func (l *loop) takeWork(c *conn) {
-	if n := len(l.spareWork); n > 0 {
-		c.work = l.spareWork[n-1]
-		l.spareWork = l.spareWork[:n-1]
+// takeOut gives c a response in progress, from the pool or new.
+func (l *loop) takeOut(c *conn) {
+	if n := len(l.spareOut); n > 0 {
+		c.out = l.spareOut[n-1]
+		l.spareOut = l.spareOut[:n-1]
 		return
 	}
-	c.work = &work{sess: servers.NewSession(l.cfg.Site, l.cfg.Stats)}
+	c.out = &outgoing{}
 }
 
-// putWork takes c's per-request state back into the pool (a bounded one:
-// after a burst of busy connections, the surplus is left to the garbage
+// putOut takes c's response back into the pool (a bounded one: after a
+// burst of busy connections, the surplus is left to the garbage
 // collector).
-func (l *loop) putWork(c *conn) {
-	l.putChunk(c)
-	c.sess.Reset()
-	w := c.work
-	*w = work{sess: w.sess}
-	if len(l.spareWork) < maxSpareConns {
-		l.spareWork = append(l.spareWork, w)
+func (l *loop) putOut(c *conn) {
+	o := c.out
+	if o == nil {
+		return
 	}
-	c.work = nil
+	l.putChunk(o)
+	*o = outgoing{}
+	if len(l.spareOut) < maxSpareConns {
+		l.spareOut = append(l.spareOut, o)
+	}
+	c.out = nil
 }
 
 // closeConn is the end of a connection, whatever ended it.
 func (l *loop) closeConn(c *conn) {
 	if c.diskBusy {
-		// A worker is reading into c's buffer, from c's file: both must
-		// outlive the read. Finish the close when it is back.
+		// A worker is opening or reading for c, into c's buffer, from
+		// c's file: all must outlive it. Finish the close when it is back.
 		c.doomed = true
 		return
 	}
@@ -376,19 +375,16 @@ func (l *loop) closeConn(c *conn) {
 	if c.registered {
 		l.poller.del(c.fd) // before close: poll(2) keeps its own list
 	}
-	// Abort counts an error if a response was cut short, and releases
-	// its file; the per-request state then goes back to the pool.
-	if c.work != nil {
-		c.sess.Abort()
-		l.putWork(c)
-	}
+	// The Session counts an error if a response was cut short, releases
+	// its file, and counts the connection closed.
+	c.sess.Close()
+	l.putOut(c)
 	unix.Close(c.fd)
 	l.conns[c.fd] = nil
 	l.nconns--
 	l.srv.open.Add(-1)
-	l.cfg.Stats.ConnClosed()
 
-	*c = conn{heapIdx: -1}
+	*c = conn{heapIdx: -1, sess: c.sess}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)
 	}
@@ -400,9 +396,8 @@ func (l *loop) close() {
 	// No worker may still be reading for us. Reads that came back after
 	// run returned (it does so early only on an error) are let go here.
 	l.inflight.Wait()
-	for _, j := range l.takeDone() {
-		j.conn.diskBusy = false
-		l.pending--
+	for i, jobs := 0, l.takeDone(); i < len(jobs); i++ {
+		l.settle(&jobs[i])
 	}
 	if l.poller != nil {
 		for _, c := range l.conns {

@@ -117,6 +117,7 @@ func resetMidRequest(t *testing.T, ts *testServer) {
 // its sending side, as `curl` or a proxy may. End of input is not the end
 // of the conversation: both answers must arrive in full, then the FIN.
 func halfCloseAfterRequests(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	io.WriteString(c, get16m+getHello)
 	c.CloseWrite()
@@ -196,6 +197,7 @@ func expect408(t *testing.T, ts *testServer, c io.Reader, start time.Time) {
 // says nothing more. The idle limit closes it, without a word: there is no
 // request to answer.
 func silentKeptAlive(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	io.WriteString(c, getHello)
 	br := bufio.NewReader(c)
@@ -277,6 +279,7 @@ func neverReads(t *testing.T, ts *testServer) {
 // small. The write limit is a minute here, so that the writes block
 // rather than fail.
 func pipelinesWithoutReading(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	chunk := bytes.Repeat([]byte(pipelined), (64<<10)/len(pipelined))
 	var before, after runtime.MemStats

@@ -114,8 +114,7 @@ func FuzzResolve(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, path []byte) {
-		var resp Response
-		site.Resolve(&Request{Method: GET, Path: path}, nil, time.Now(), &resp)
+		resp := resolve(site, Request{Method: GET, Path: path}, time.Now())
 		if resp.File == nil {
 			return
 		}

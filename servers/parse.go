@@ -50,6 +50,9 @@ type Request struct {
 	// Path is the request target's path, still percent-encoded, without
 	// the query string.
 	Path []byte
+	// Query is the query string after the "?", or nil when there is none.
+	// A static file server ignores it, except to keep it in a redirect.
+	Query []byte
 	// Minor is the HTTP/1.x minor version: 0 or 1.
 	Minor int
 	// KeepAlive says whether the connection may carry another request
@@ -291,7 +294,7 @@ func parseTarget(t []byte, req *Request) error {
 		}
 	}
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
-		t = t[:q] // the query string means nothing to a static file server
+		t, req.Query = t[:q], t[q+1:]
 	}
 	req.Path = t
 	return nil

@@ -26,36 +26,34 @@ type Response struct {
 	KeepAlive bool
 	// Err is the refusal behind an error status, or nil.
 	Err *Error
+	// Location is where a 301 sends the client.
+	Location []byte
 }
 
-// Resolve decides the response to req, using scratch to hold the decoded
-// path (it returns scratch, perhaps grown, for reuse). It does file-system
-// look-ups but no socket I/O.
-func (s *Site) Resolve(req *Request, scratch []byte, now time.Time, resp *Response) []byte {
-	*resp = Response{KeepAlive: req.KeepAlive, NoBody: req.Method == HEAD}
-	rel, err := cleanPath(scratch, req.Path)
-	if err != nil {
-		resp.fail(err.(*Error))
-		return rel
-	}
-	f, err := s.open(rel, now)
-	if err != nil {
-		resp.fail(err.(*Error))
-		return rel
-	}
-	resp.File = f
-	resp.Status = 200
-	resp.Length = f.size
+// serveFile decides the answer to req now that its file is open: the whole
+// file (200), the part a Range asks for (206, or 416), or 304 when the
+// client's copy is current. For HEAD the same headers, without the body.
+func (r *Response) serveFile(req *Request, f *File) {
+	r.File = f
+	r.Status = 200
+	r.Length = f.size
 	if notModified(req.IfModifiedSince, f) {
 		// RFC 9110 §13.1.3: 304 only for GET and HEAD, which is all we serve.
-		resp.Status = 304
-		resp.Length = 0
-		return rel
+		r.Status = 304
+		r.Length = 0
+		return
 	}
 	if req.Range != nil {
-		resp.applyRange(req.Range, f.size)
+		r.applyRange(req.Range, f.size)
 	}
-	return rel
+}
+
+// redirect answers 301 with location (RFC 9110 §15.4.2): how a folder asked
+// for without its trailing slash is sent to its own name with one, so that
+// the relative links of its index resolve inside it, not beside it.
+func (r *Response) redirect(location []byte) {
+	r.Status = 301
+	r.Location = location
 }
 
 // fail turns the response into an error answer. After an error the
@@ -203,6 +201,11 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		if r.Status == 405 {
 			dst = append(dst, "Allow: GET, HEAD\r\n"...) // RFC 9110 §15.5.6
 		}
+	case r.Status == 301:
+		dst = append(dst, "Location: "...)
+		dst = append(dst, r.Location...)
+		dst = append(dst, "\r\n"...)
+		dst = appendLength(dst, 0)
 	case r.Status == 304:
 		// No body and no length: RFC 9110 §15.4.5.
 		dst = appendLastModified(dst, r.File)
@@ -259,6 +262,8 @@ func StatusText(code int) string {
 		return "OK"
 	case 206:
 		return "Partial Content"
+	case 301:
+		return "Moved Permanently"
 	case 304:
 		return "Not Modified"
 	case 400:
