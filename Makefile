@@ -51,18 +51,18 @@ bench: build
 
 # Tools the peer comparison needs, installed with apt when missing.
 tools:
-	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v taskset >/dev/null || { \
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 		echo "bench-peers needs wrk and nginx: installing them with apt-get"; \
-		apt-get update -qq && apt-get install -y -qq wrk nginx util-linux; }
+		apt-get update -qq && apt-get install -y -qq wrk nginx; }
 
 # serverlab against nginx (one worker), Go's net/http FileServer and gnet,
 # each on one core: writes docs/results/peers.md. Takes a few minutes.
 bench-peers: build tools
-	$(GO) build -o bin/fileserver ./bench/peers/fileserver
-	cd bench/peers/gnet && $(GO) build -o ../../../bin/gnetpeer .
+	$(GO) build -o bin/fileserver ./peers/fileserver
+	cd peers/gnet && $(GO) build -o ../../bin/gnetpeer .
 	@site=$$(mktemp -d) && ./$(BIN) site $$site >/dev/null && \
 	echo "comparing on one core each; this takes about 3 minutes" && \
-	$(GO) run ./bench/peers/compare -serverlab $(BIN) -fileserver bin/fileserver \
+	$(GO) run ./peers/compare -serverlab $(BIN) -fileserver bin/fileserver \
 		-gnet bin/gnetpeer -root $$site $(PEERFLAGS); rc=$$?; rm -rf $$site; exit $$rc
 
 clean:

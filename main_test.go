@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/servers"
+
+	"serverlab/internal/model"
 )
 
 // binary is the serverlab binary built once for these tests, so that they
@@ -107,13 +109,27 @@ func get(t *testing.T, addr, path string) string {
 	return string(b)
 }
 
+// TestModelsHaveConstructors holds serve's constructors to the one list of
+// model names that bench and the dashboard use too.
+func TestModelsHaveConstructors(t *testing.T) {
+	names := model.Names()
+	for _, name := range names {
+		if models[name] == nil {
+			t.Errorf("model %q has no constructor in serve.go", name)
+		}
+	}
+	if len(models) != len(names) {
+		t.Errorf("serve.go has %d constructors for %d models %v", len(models), len(names), names)
+	}
+}
+
 // TestServeEachModel starts each model over the demo site, fetches a page,
 // stops it with SIGTERM and checks it exits 0 and removes its demo folder.
 func TestServeEachModel(t *testing.T) {
-	for _, model := range modelNames() {
-		t.Run(model, func(t *testing.T) {
-			cmd, addr, m := startServe(t, nil, "-model", model)
-			if m[1] != model {
+	for _, name := range model.Names() {
+		t.Run(name, func(t *testing.T) {
+			cmd, addr, m := startServe(t, nil, "-model", name)
+			if m[1] != name {
 				t.Errorf("line names model %q", m[1])
 			}
 			if resp := get(t, addr, "/hello.txt"); !strings.HasPrefix(resp, "HTTP/1.1 200 OK") ||

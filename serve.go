@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -18,27 +15,21 @@ import (
 	"serverlab/blocking"
 	"serverlab/demosite"
 	"serverlab/evloop"
+	"serverlab/internal/control"
+	"serverlab/internal/model"
 	"serverlab/servers"
 	"serverlab/threaded"
 )
 
-// models maps each model's name to how it is built from the flags. All of
-// them take the same Config and give the same Server interface: that is
-// what makes them interchangeable under the same tests, load and dashboard.
-// Each also takes its own Options, from its own flags.
+// models maps each model's name (from package model, which a test holds
+// this map to) to how it is built from the flags. All of them take the same
+// Config and give the same Server interface: that is what makes them
+// interchangeable under the same tests, load and dashboard. Each also takes
+// its own Options, from its own flags.
 var models = map[string]func(*serveFlags) (servers.Server, error){
 	"blocking": func(f *serveFlags) (servers.Server, error) { return blocking.New(f.cfg, f.blocking) },
 	"threaded": func(f *serveFlags) (servers.Server, error) { return threaded.New(f.cfg, f.threaded) },
 	"evloop":   func(f *serveFlags) (servers.Server, error) { return evloop.New(f.cfg, f.evloop) },
-}
-
-// Default protections for the models that can afford them. The blocking
-// model gets none by default, on purpose: its freeze under a slow client is
-// the lesson, and a timeout would hide it.
-var protectedDefaults = servers.Limits{
-	HeaderTimeout: 10 * time.Second,
-	IdleTimeout:   60 * time.Second,
-	WriteTimeout:  30 * time.Second,
 }
 
 // shutdownGrace is how long responses under way may take to finish after
@@ -60,14 +51,18 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by the caller
-	fs.StringVar(&f.model, "model", "evloop", "server model: "+strings.Join(modelNames(), ", "))
+	fs.StringVar(&f.model, "model", "evloop", "server model: "+strings.Join(model.Names(), ", "))
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "loopback address to listen on (port 0 picks a free one)")
 	fs.StringVar(&f.root, "root", "", "folder to serve (default: the built-in demo site, in a temporary folder)")
 	fs.DurationVar(&f.diskDelay, "disk-delay", 0, "simulated delay before every file read (turns sendfile off)")
 	l := &f.cfg.Limits
-	fs.DurationVar(&l.HeaderTimeout, "header-timeout", 0, "time to receive a whole request head; 0 off (default 10s, blocking: off)")
-	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, "close keep-alive connections idle this long; 0 off (default 60s, blocking: off)")
-	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, "end a connection whose writes make no progress this long; 0 off (default 30s, blocking: off)")
+	// The defaults depend on the model, which is not known until the
+	// flags are parsed: the help names them, and a flag left unset takes
+	// them below.
+	def := model.ProtectiveLimits()
+	fs.DurationVar(&l.HeaderTimeout, "header-timeout", 0, fmt.Sprintf("time to receive a whole request head; 0 off (default %v, blocking: off)", def.HeaderTimeout))
+	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, fmt.Sprintf("close keep-alive connections idle this long; 0 off (default %v, blocking: off)", def.IdleTimeout))
+	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, fmt.Sprintf("end a connection whose writes make no progress this long; 0 off (default %v, blocking: off)", def.WriteTimeout))
 	fs.IntVar(&l.MaxConns, "max-conns", 0, "refuse connections beyond this many open at once; 0 no cap")
 	fs.BoolVar(&f.blocking.KeepAlive, "keepalive", false, "blocking: keep connections alive between requests (default: answer, then close)")
 	fs.BoolVar(&f.threaded.OSThreads, "osthreads", false, "threaded: one OS thread per connection, blocking syscalls")
@@ -75,7 +70,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.evloop.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
 	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
-	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see bench)")
+	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
@@ -88,7 +83,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if _, ok := models[f.model]; !ok {
-		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(modelNames(), ", "))
+		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(model.Names(), ", "))
 	}
 	if err := f.evloop.Check(); err != nil {
 		return nil, err
@@ -100,27 +95,17 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	// A protection the user did not set takes the model's default.
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if f.model != "blocking" {
-		if !set["header-timeout"] {
-			l.HeaderTimeout = protectedDefaults.HeaderTimeout
-		}
-		if !set["idle-timeout"] {
-			l.IdleTimeout = protectedDefaults.IdleTimeout
-		}
-		if !set["write-timeout"] {
-			l.WriteTimeout = protectedDefaults.WriteTimeout
-		}
+	def = model.DefaultLimits(f.model)
+	if !set["header-timeout"] {
+		l.HeaderTimeout = def.HeaderTimeout
+	}
+	if !set["idle-timeout"] {
+		l.IdleTimeout = def.IdleTimeout
+	}
+	if !set["write-timeout"] {
+		l.WriteTimeout = def.WriteTimeout
 	}
 	return f, nil
-}
-
-func modelNames() []string {
-	names := make([]string, 0, len(models))
-	for n := range models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // runServe is `serverlab serve`.
@@ -135,8 +120,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := serve(f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "serverlab serve: %v\n", err)
-		var ce controlError
-		if errors.As(err, &ce) {
+		var pe control.ProtocolError
+		if errors.As(err, &pe) {
 			return 3
 		}
 		return 1
@@ -182,7 +167,13 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	if f.controlFd >= 0 {
 		ctl := os.NewFile(uintptr(f.controlFd), "control")
 		defer ctl.Close()
-		go func() { stop <- answerControl(ctl, f.model, f.cfg.Stats) }()
+		go func() {
+			stop <- control.Serve(ctl, func() servers.Snapshot {
+				snap := f.cfg.Stats.Snapshot()
+				snap.Model = f.model
+				return snap
+			})
+		}()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
@@ -207,39 +198,4 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	return reason
-}
-
-// controlError is a parent's protocol error on the control channel: the
-// process exits 3 rather than guess what the parent meant.
-type controlError struct{ line string }
-
-func (e controlError) Error() string {
-	return fmt.Sprintf("control channel: unknown command %q", e.line)
-}
-
-// answerControl serves the stats channel of a parent process (bench or the
-// dashboard): "stats" gets one JSON line of counters. It returns nil when
-// the parent closes the channel — it has gone, so this server should too —
-// and a controlError when the parent says something it does not understand.
-func answerControl(ctl io.ReadWriter, model string, stats *servers.Stats) error {
-	sc := bufio.NewScanner(ctl)
-	for sc.Scan() {
-		switch line := strings.TrimSpace(sc.Text()); line {
-		case "stats":
-			snap := stats.Snapshot()
-			snap.Model = model
-			b, _ := json.Marshal(snap) // a struct of numbers cannot fail to marshal
-			if _, err := ctl.Write(append(b, '\n')); err != nil {
-				return nil // the parent went away mid-answer
-			}
-		default:
-			return controlError{line: line}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		// Garbage longer than a line, or a broken channel: either way,
-		// the parent can no longer talk to us.
-		return controlError{line: err.Error()}
-	}
-	return nil
 }

@@ -15,19 +15,24 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"serverlab/bench/load"
+	"serverlab/bench/proc"
+	"serverlab/bench/report"
+	"serverlab/internal/model"
 )
 
-// usageText opens `serverlab bench -h`.
+// usageText opens `serverlab bench -h`; %s is the list of models.
 const usageText = `usage: serverlab bench [flags]
 
 Drives load at servers and compares them: each target in turn, then a table.
 
-  serverlab bench -scenario crowd                        the three models, a named scenario
+  serverlab bench -scenario crowd                        every model, a named scenario  
   serverlab bench -targets http://127.0.0.1:8080/1k.bin -c 50 -duration 10s
                                                           like wrk, against any local server
   serverlab bench -scenario c10k -plot figs -md          a markdown table and SVG figures
 
-Targets (-targets, comma-separated): a model (blocking, threaded, evloop),
+Targets (-targets, comma-separated): a model (%s),
 started as a child process on a free port; MODEL@127.0.0.1:PORT to choose
 its port; MODEL+FLAG or MODEL+FLAG=V to pass serve -FLAG (threaded+osthreads,
 evloop+disk-workers=4); or http://127.0.0.1:PORT/PATH for a server already
@@ -67,7 +72,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if len(cfg.plan.ServerCPUs) > 0 && urls >= len(cfg.plan.Commands) {
-			progress.event(fmt.Sprintf("note: %s is not pinned by bench; pin it yourself (taskset -c %s) for a fair comparison", t.Name, cpuList(cfg.plan.ServerCPUs)))
+			progress.event(fmt.Sprintf("note: %s is not pinned by bench; pin it yourself (taskset -c %s) for a fair comparison", t.Name, report.FormatCPUs(cfg.plan.ServerCPUs)))
 		}
 		urls++
 	}
@@ -106,7 +111,7 @@ type config struct {
 	quiet   bool
 }
 
-func (c *config) write(rep *Report, w io.Writer) error {
+func (c *config) write(rep *report.Report, w io.Writer) error {
 	switch c.format {
 	case "json":
 		return rep.WriteJSON(w)
@@ -125,7 +130,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		targets    = fs.String("targets", strings.Join(Models(), ","), "comma-separated `list` of models and URLs (see above)")
+		targets    = fs.String("targets", strings.Join(model.Names(), ","), "comma-separated `list` of models and URLs (see above)")
 		scenario   = fs.String("scenario", "", "named scenario to run (-list shows them); none: a plain closed loop")
 		list       = fs.Bool("list", false, "list the scenarios and what each shows, and exit")
 		duration   = fs.Duration("duration", 10*time.Second, "length of each run (each target, each round)")
@@ -152,7 +157,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	fs.Var(&cmds, "cmd", "command line that starts a URL target's server (repeat, in URL-target order)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usageText)
+			fmt.Fprintf(stdout, usageText, strings.Join(model.Names(), ", "))
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 		}
@@ -235,7 +240,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 		s := Scenario{
 			Title: fmt.Sprintf("%d keep-alive clients, closed loop", clients),
 			About: "A plain closed loop: each connection sends its next request as soon as the last is answered, as wrk does.",
-			Mix:   Mix{Clients: clients},
+			Mix:   load.Mix{Clients: clients},
 		}
 		if rate > 0 {
 			s = s.WithRate(rate)
@@ -264,7 +269,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 // choosePinning applies -server-cpus and -load-cpus over the default split.
 // With one CPU there is nothing to split and nothing is pinned.
 func choosePinning(server, load string) ([]int, []int, error) {
-	ds, dl := DefaultPinning()
+	ds, dl := proc.DefaultPinning()
 	s, err := parseCPUs(server, ds)
 	if err != nil {
 		return nil, nil, fmt.Errorf("-server-cpus: %w", err)
@@ -338,14 +343,14 @@ func newProgress(w io.Writer, quiet bool, d time.Duration) *progress {
 	return &progress{w: w, tty: isTerminal(w), quiet: quiet, duration: d}
 }
 
-func (p *progress) interval(target string, round int, iv Interval) {
+func (p *progress) interval(target string, round int, iv load.Interval) {
 	if p.quiet || !p.tty {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "\r\033[K%s  round %d  %4.1fs/%v  %s req/s  p99 %s  conns %d  errors %d",
-		target, round, iv.Elapsed.Seconds(), p.duration, fmtCount(iv.RPS), fmtDur(iv.Latency.P99), iv.Conns, iv.Errors.Total())
+		target, round, iv.Elapsed.Seconds(), p.duration, report.FormatCount(iv.RPS), report.FormatDuration(iv.Latency.P99), iv.Conns, iv.Errors.Total())
 	p.drawn = true
 }
 

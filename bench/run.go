@@ -1,11 +1,16 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"time"
+
+	"serverlab/bench/load"
+	"serverlab/bench/proc"
+	"serverlab/bench/report"
 )
 
 // Plan is a headless benchmark: one scenario, run on each target in turn.
@@ -40,68 +45,18 @@ type Plan struct {
 
 	// OnInterval, if set, sees every interval as it happens (for a
 	// progress line). It runs on the sampling goroutine: be quick.
-	OnInterval func(target string, round int, iv Interval)
+	OnInterval func(target string, round int, iv load.Interval)
 	// OnEvent, if set, gets one-line news: a run starting, a crash.
 	OnEvent func(msg string)
-}
-
-// Report is the result of a Plan.
-type Report struct {
-	Scenario   Scenario
-	Duration   time.Duration
-	Interval   time.Duration
-	Rounds     int
-	Started    time.Time
-	ServerCPUs []int
-	LoadCPUs   []int
-	Targets    []*Result
-}
-
-// Result is everything measured on one target.
-type Result struct {
-	Spec TargetSpec
-	// Kind is "model", "url" or "command".
-	Kind string
-	// URL is where the timed requests went.
-	URL string
-	// Summary covers all rounds together.
-	Summary Summary
-	Runs    []RunResult
-	// Crashed is set if the server process died by itself; the run it
-	// died in says when and why, and the target's later rounds are
-	// skipped.
-	Crashed bool
-
-	totals totals
-}
-
-// CrashRun is the run in which the server crashed, or nil.
-func (r *Result) CrashRun() *RunResult {
-	for i := range r.Runs {
-		if r.Runs[i].CrashedAt > 0 {
-			return &r.Runs[i]
-		}
-	}
-	return nil
-}
-
-// RunResult is one round on one target.
-type RunResult struct {
-	Round     int
-	Summary   Summary
-	Intervals []Interval
-	// CrashedAt is when the server died, from the start of this run
-	// (0: it did not), and CrashMsg why.
-	CrashedAt time.Duration
-	CrashMsg  string
 }
 
 // runTarget is a target as Run sees it: the spec, and the process if it
 // started one.
 type runTarget struct {
 	spec   TargetSpec
-	result *Result
-	server *Server // nil for a URL target with no command
+	result *report.Result
+	totals *load.Totals // all its rounds so far
+	server *proc.Server // nil for a URL target with no command
 	pid    int
 	path   string
 }
@@ -111,7 +66,7 @@ type runTarget struct {
 // It returns an error (one line) only if the run cannot start at all; a
 // target that crashes is marked in its Result and the others go on. If ctx
 // is cancelled, Run stops early and returns what it has, with ctx's error.
-func Run(ctx context.Context, p Plan) (*Report, error) {
+func Run(ctx context.Context, p Plan) (*report.Report, error) {
 	if len(p.Targets) == 0 {
 		return nil, errors.New("no targets")
 	}
@@ -123,17 +78,23 @@ func Run(ctx context.Context, p Plan) (*Report, error) {
 		p.Interval = 250 * time.Millisecond
 	}
 	mix := p.Scenario.ForDuration(p.Duration)
-	if err := mix.validate(); err != nil {
+	if err := mix.Validate(); err != nil {
 		return nil, err
 	}
-	if err := RaiseFDLimit(mix.FDs()); err != nil {
+	if err := proc.RaiseFDLimit(mix.FDs()); err != nil {
 		return nil, err
 	}
-	rep := &Report{
-		Scenario: p.Scenario, Duration: p.Duration, Interval: p.Interval, Rounds: p.Rounds,
+	rep := &report.Report{
+		Scenario: p.Scenario.Name, Title: p.Scenario.Title, About: p.Scenario.About, OpenLoop: mix.Rate != nil,
+		Duration: p.Duration, Interval: p.Interval, Rounds: p.Rounds,
 		Started: time.Now(), ServerCPUs: p.ServerCPUs, LoadCPUs: p.LoadCPUs,
 	}
 	targets, err := startTargets(ctx, p)
+	finish := func() {
+		for _, t := range targets {
+			t.result.Summary = t.totals.Summary(t.spec.Name)
+		}
+	}
 	defer func() {
 		for _, t := range targets {
 			if t.server != nil {
@@ -147,7 +108,7 @@ func Run(ctx context.Context, p Plan) (*Report, error) {
 	// Pin ourselves only now, so that servers started unpinned keep
 	// every CPU rather than inheriting the load's.
 	if len(p.LoadCPUs) > 0 {
-		undo, err := PinSelf(p.LoadCPUs)
+		undo, err := proc.PinSelf(p.LoadCPUs)
 		if err != nil {
 			return nil, fmt.Errorf("pin the load generator: %w", err)
 		}
@@ -163,13 +124,13 @@ func Run(ctx context.Context, p Plan) (*Report, error) {
 				continue
 			}
 			if ctx.Err() != nil {
-				finish(rep)
+				finish()
 				return rep, ctx.Err()
 			}
 			runOne(ctx, p, mix, round, t)
 		}
 	}
-	finish(rep)
+	finish()
 	return rep, ctx.Err()
 }
 
@@ -180,12 +141,12 @@ func startTargets(ctx context.Context, p Plan) ([]*runTarget, error) {
 	var out []*runTarget
 	urls := 0
 	for _, spec := range p.Targets {
-		t := &runTarget{spec: spec, result: &Result{Spec: spec, totals: newTotals(nil)}}
+		t := &runTarget{spec: spec, result: &report.Result{Name: spec.Name}, totals: load.NewTotals()}
 		out = append(out, t)
 		switch {
 		case spec.Model != "":
 			args := append(append(append([]string(nil), p.Scenario.ServerArgs...), p.ServeArgs...), spec.Flags...)
-			s, err := StartServer(ctx, ServerSpec{
+			s, err := proc.Start(ctx, proc.Spec{
 				Model: spec.Model, Binary: p.Binary, Addr: spec.Addr, Root: p.Root,
 				Args: args, CPUs: p.ServerCPUs,
 			})
@@ -197,7 +158,7 @@ func startTargets(ctx context.Context, p Plan) ([]*runTarget, error) {
 		default:
 			t.result.Kind = "url"
 			if urls < len(p.Commands) && len(p.Commands[urls]) > 0 {
-				s, err := StartCommand(ctx, p.Commands[urls], spec.Addr, p.ServerCPUs)
+				s, err := proc.StartCommand(ctx, p.Commands[urls], spec.Addr, p.ServerCPUs)
 				if err != nil {
 					return out, err
 				}
@@ -210,10 +171,7 @@ func startTargets(ctx context.Context, p Plan) ([]*runTarget, error) {
 				return out, err
 			}
 		}
-		t.path = spec.Path
-		if t.path == "" {
-			t.path = p.Scenario.Mix.withDefaults(Target{}).Path
-		}
+		t.path = cmp.Or(spec.Path, p.Scenario.Mix.Path, load.DefaultPath)
 		t.result.URL = "http://" + t.spec.Addr + t.path
 	}
 	return out, nil
@@ -232,25 +190,25 @@ func checkListening(spec TargetSpec) error {
 
 // runOne runs the scenario on one target for one round, watching for the
 // server process to die under it.
-func runOne(ctx context.Context, p Plan, mix Mix, round int, t *runTarget) {
+func runOne(ctx context.Context, p Plan, mix load.Mix, round int, t *runTarget) {
 	if p.OnEvent != nil {
 		p.OnEvent(fmt.Sprintf("round %d/%d: %s, %v", round, p.Rounds, t.spec.Name, p.Duration))
 	}
-	target := Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.path, PID: t.pid}
+	target := load.Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.path, PID: t.pid}
 	if t.server != nil {
-		target = t.server.Target()
+		target = load.TargetOf(t.server)
 		target.Name = t.spec.Name
 		target.Path = t.path
 	}
 	if t.spec.Path != "" {
 		mix.Path = t.spec.Path // a URL's own path wins, as with wrk
 	}
-	run := RunResult{Round: round}
-	var intervals []Interval
-	load, err := Start(target, mix, Options{
+	run := report.Run{Round: round}
+	var intervals []load.Interval
+	l, err := load.Start(target, mix, load.Options{
 		Interval: p.Interval,
 		Timeout:  p.Timeout,
-		OnInterval: func(iv Interval) {
+		OnInterval: func(iv load.Interval) {
 			intervals = append(intervals, iv)
 			if p.OnInterval != nil {
 				p.OnInterval(t.spec.Name, round, iv)
@@ -275,11 +233,11 @@ func runOne(ctx context.Context, p Plan, mix Mix, round int, t *runTarget) {
 	case <-ctx.Done():
 	case <-died:
 	}
-	run.Summary = load.Stop() // after Stop, no more OnInterval calls
+	run.Summary = l.Stop() // after Stop, no more OnInterval calls
 	run.Intervals = intervals
 	if t.server != nil {
 		if crashed, at, msg := t.server.Crashed(); crashed {
-			run.CrashedAt = max(at.Sub(load.started), time.Millisecond)
+			run.CrashedAt = max(at.Sub(l.Started()), time.Millisecond)
 			run.CrashMsg = msg
 			t.result.Crashed = true
 			if p.OnEvent != nil {
@@ -288,14 +246,5 @@ func runOne(ctx context.Context, p Plan, mix Mix, round int, t *runTarget) {
 		}
 	}
 	t.result.Runs = append(t.result.Runs, run)
-	load.sampled.Lock()
-	t.result.totals.merge(&load.totals)
-	load.sampled.Unlock()
-}
-
-// finish fills in each result's summary over all its rounds.
-func finish(rep *Report) {
-	for _, r := range rep.Targets {
-		r.Summary = r.totals.summary(r.Spec.Name)
-	}
+	t.totals.Merge(l.Totals())
 }

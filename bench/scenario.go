@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"serverlab/bench/load"
+
 	"slices"
 	"time"
 )
@@ -19,20 +21,41 @@ type Scenario struct {
 	Watch string
 	// Mix is the load. A Ramp whose Over is 0 spans the whole run
 	// (see ForDuration).
-	Mix Mix
+	Mix load.Mix
 	// ServerArgs are serve flags the models are started with.
 	ServerArgs []string
 }
 
 // ForDuration returns the scenario's mix for a run of length d: a ramp
 // with no length of its own is stretched over d.
-func (s Scenario) ForDuration(d time.Duration) Mix {
+func (s Scenario) ForDuration(d time.Duration) load.Mix {
 	m := s.Mix
-	if r, ok := m.Rate.(Ramp); ok && r.Over == 0 {
+	if r, ok := m.Rate.(load.Ramp); ok && r.Over == 0 {
 		r.Over = d
 		m.Rate = r
 	}
 	return m
+}
+
+// Each scenario has an ordinary kind of client and a slow kind, and the
+// knobs that turn "more clients" and "more slow clients" turn whichever
+// kind the scenario uses: the dashboard's keys and bench's -c and -rate
+// follow the same rules, written here once.
+
+// churns reports whether the scenario's ordinary clients open a connection
+// per request (churn) rather than keeping one alive.
+func (s Scenario) churns() bool { return s.Mix.Clients == 0 && s.Mix.Churn > 0 }
+
+// readsSlowly reports whether its slow clients are slow readers rather
+// than slow senders (slowloris).
+func (s Scenario) readsSlowly() bool { return s.Mix.Slowloris == 0 && s.Mix.SlowReaders > 0 }
+
+// rampTo moves a ramp's top to top, keeping its foot at most a tenth of
+// it, so that a ramp turned down still starts below where it ends.
+func rampTo(r load.Ramp, top float64) load.Ramp {
+	r.From = min(r.From, top/10)
+	r.To = top
+	return r
 }
 
 // WithClients sets the scenario's main client count, as `bench -c` does:
@@ -40,10 +63,10 @@ func (s Scenario) ForDuration(d time.Duration) Mix {
 // open loop's connections.
 func (s Scenario) WithClients(n int) Scenario {
 	switch {
-	case s.Mix.Clients > 0 || (s.Mix.Churn == 0 && s.Mix.Rate == nil):
-		s.Mix.Clients = n
-	case s.Mix.Churn > 0:
+	case s.churns():
 		s.Mix.Churn = n
+	case s.Mix.Clients > 0 || s.Mix.Rate == nil:
+		s.Mix.Clients = n
 	}
 	if s.Mix.Rate != nil {
 		s.Mix.OpenConns = n
@@ -56,18 +79,79 @@ func (s Scenario) WithClients(n int) Scenario {
 // loop over its clients' count of connections).
 func (s Scenario) WithRate(r float64) Scenario {
 	switch old := s.Mix.Rate.(type) {
-	case Ramp:
-		old.From = min(old.From, r/10)
-		old.To = r
-		s.Mix.Rate = old
+	case load.Ramp:
+		s.Mix.Rate = rampTo(old, r)
 	default:
-		s.Mix.Rate = Constant(r)
+		s.Mix.Rate = load.Constant(r)
 		if s.Mix.OpenConns == 0 && s.Mix.Clients > 0 {
 			s.Mix.OpenConns = s.Mix.Clients
 		}
 		s.Mix.Clients = 0
 	}
 	return s
+}
+
+// Knobs are the few numbers a teacher turns while a scenario runs (the
+// dashboard's keys). Clients and Slow count the scenario's own kinds of
+// ordinary and slow client; Rate is the open loop's requests/s, 0 for none,
+// and with Ramp the top of a ramp rather than a steady rate.
+type Knobs struct {
+	Clients int
+	Slow    int
+	Idle    int
+	Rate    float64
+	Ramp    bool
+}
+
+// Knobs reads the scenario's mix as knobs.
+func (s Scenario) Knobs() Knobs {
+	m := s.Mix
+	k := Knobs{Clients: m.Clients, Slow: m.Slowloris, Idle: m.Idle}
+	if s.churns() {
+		k.Clients = m.Churn
+	}
+	if s.readsSlowly() {
+		k.Slow = m.SlowReaders
+	}
+	switch r := m.Rate.(type) {
+	case load.Constant:
+		k.Rate = float64(r)
+	case load.Ramp:
+		k.Rate, k.Ramp = r.To, true
+	case load.Steps:
+		if len(r) > 0 {
+			k.Rate = r[len(r)-1].Rate
+		}
+	}
+	return k
+}
+
+// Turned is the scenario's mix, for a run of length d (see ForDuration),
+// with the knobs turned to k. Unlike -rate, a rate turned up on a
+// closed-loop scenario adds an open loop beside its clients: on the
+// dashboard the two knobs are separate. The scenario's own knobs give back
+// its own mix.
+func (s Scenario) Turned(k Knobs, d time.Duration) load.Mix {
+	m := s.ForDuration(d)
+	if s.churns() {
+		m.Churn = k.Clients
+	} else {
+		m.Clients = k.Clients
+	}
+	if s.readsSlowly() {
+		m.SlowReaders = k.Slow
+	} else {
+		m.Slowloris = k.Slow
+	}
+	m.Idle = k.Idle
+	if r, ok := m.Rate.(load.Ramp); ok && k.Rate > 0 {
+		m.Rate = rampTo(r, k.Rate)
+	} else if k.Rate > 0 {
+		m.Rate = load.Constant(k.Rate)
+	} else {
+		m.Rate = nil
+	}
+	return m
 }
 
 // slowStart is when slow clients and readers join in the scenarios: late
@@ -86,7 +170,7 @@ var scenarios = []Scenario{
 			"and the fixed cost of one request: parsing, a file lookup, two writes. " +
 			"The three models should be close; where they differ, it is the cost of their machinery (a goroutine switch, an epoll_wait) and not of their design.",
 		Watch: "All three should be close: with one client there is nothing to wait for but the work itself.",
-		Mix:   Mix{Clients: 1},
+		Mix:   load.Mix{Clients: 1},
 	},
 	{
 		Name:  "crowd",
@@ -96,7 +180,7 @@ var scenarios = []Scenario{
 			"The goroutine-per-connection and event-loop servers share the core among all hundred; their throughput should be close, " +
 			"and their latency is the time a request waits its turn.",
 		Watch: "The blocking server answers one client and times the rest out; the other two share the CPU among all hundred.",
-		Mix:   Mix{Clients: 100},
+		Mix:   load.Mix{Clients: 100},
 	},
 	{
 		Name:  "slow-client",
@@ -106,7 +190,7 @@ var scenarios = []Scenario{
 			"The blocking server waits for the slow request's last byte, and for that second nobody else is served; " +
 			"the threaded server parks one goroutine, and the event loop keeps one small buffer and goes on with the other sockets.",
 		Watch: "When the slow client arrives, the blocking server's latency jumps to about a second each time its turn comes; the other two do not notice.",
-		Mix:   Mix{Churn: 20, Slowloris: 1, SlowStart: slowStart},
+		Mix:   load.Mix{Churn: 20, Slowloris: 1, SlowStart: slowStart},
 	},
 	{
 		Name:  "c10k",
@@ -117,7 +201,7 @@ var scenarios = []Scenario{
 			"The blocking server cannot hold more than one connection at all. " +
 			"Watch the server's memory and threads against connections open, and whether the active clients' latency holds.",
 		Watch: "Memory grows with connections for the threaded server (and threads, with -osthreads); the event loop's stays low. The blocking server is stuck on its first connection.",
-		Mix:   Mix{Clients: 20, Idle: 10000},
+		Mix:   load.Mix{Clients: 20, Idle: 10000},
 	},
 	{
 		Name:  "big-files",
@@ -126,7 +210,7 @@ var scenarios = []Scenario{
 			"Now the work is moving bytes, not parsing requests: the server's cost is in its writes, and sendfile(2), which copies from the page cache to the socket inside the kernel, pays off. " +
 			"Compare bytes per second; the models should be close, since all three lean on the same kernel machinery once a response is under way.",
 		Watch: "Throughput in bytes/s: all three models move data with the same kernel calls, so they should be close.",
-		Mix:   Mix{Clients: 8, Path: "/1m.bin"},
+		Mix:   load.Mix{Clients: 8, Path: "/1m.bin"},
 	},
 	{
 		Name:  "slow-reader",
@@ -136,7 +220,7 @@ var scenarios = []Scenario{
 			"The blocking server waits inside sendfile(2) and serves nobody else until the reader has nearly the whole file, about three seconds each time; " +
 			"the threaded server parks the reader's goroutine, and the event loop simply stops writing to that socket until epoll says it can take more.",
 		Watch: "The blocking server stalls for seconds whenever it serves the slow reader; the other two keep serving everyone else.",
-		Mix:   Mix{Churn: 20, SlowReaders: 1, SlowReadPath: "/16m.bin", SlowReadRate: 4 << 20, SlowStart: slowStart},
+		Mix:   load.Mix{Churn: 20, SlowReaders: 1, SlowReadPath: "/16m.bin", SlowReadRate: 4 << 20, SlowStart: slowStart},
 	},
 	{
 		Name:  "churn",
@@ -146,7 +230,7 @@ var scenarios = []Scenario{
 			"a goroutine, a thread (with -osthreads, the most expensive), or a registration in epoll. " +
 			"Compare with crowd and baseline to see what keep-alive saves.",
 		Watch: "Throughput falls compared with keep-alive for every model; the costlier a model's per-connection set-up, the more.",
-		Mix:   Mix{Churn: 20},
+		Mix:   load.Mix{Churn: 20},
 	},
 	{
 		Name:  "overload",
@@ -156,7 +240,7 @@ var scenarios = []Scenario{
 			"while the uncorrected latency, measured from when it could finally be sent, hardly moves. " +
 			"That gap is coordinated omission, the error a closed-loop benchmark makes; the point where the curve bends is the server's capacity.",
 		Watch: "Latency is flat until the rate passes what the server can do, then climbs steeply; the uncorrected latency hides it.",
-		Mix:   Mix{Rate: Ramp{From: 1000, To: 60000}, OpenConns: 100},
+		Mix:   load.Mix{Rate: load.Ramp{From: 1000, To: 60000}, OpenConns: 100},
 	},
 	{
 		Name:  "slow-disk",
@@ -165,7 +249,7 @@ var scenarios = []Scenario{
 			"The threaded server overlaps the waits, one goroutine each; an event loop that reads files itself is blocked for every read, so it serves one request at a time like the blocking server, " +
 			"unless reads are handed to worker threads (serve -disk-workers 4), which is why real event loops have thread pools for files.",
 		Watch:      "The event loop without disk workers drops to the blocking server's pace; the threaded server overlaps the disk waits.",
-		Mix:        Mix{Clients: 20},
+		Mix:        load.Mix{Clients: 20},
 		ServerArgs: []string{"-disk-delay", "5ms"},
 	},
 }

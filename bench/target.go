@@ -5,12 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
-)
 
-// Models lists the server models bench can start by name.
-func Models() []string { return []string{"blocking", "threaded", "evloop"} }
+	"serverlab/internal/model"
+)
 
 // TargetSpec is one entry of `bench -targets`, parsed.
 //
@@ -53,8 +51,8 @@ func ParseTarget(s string) (TargetSpec, error) {
 	}
 	parts := strings.Split(name, "+")
 	spec.Model = parts[0]
-	if !slices.Contains(Models(), spec.Model) {
-		return spec, fmt.Errorf("target %q: not a model (%s) or an http:// URL", s, strings.Join(Models(), ", "))
+	if !model.Known(spec.Model) {
+		return spec, fmt.Errorf("target %q: not a model (%s) or an http:// URL", s, strings.Join(model.Names(), ", "))
 	}
 	for _, f := range parts[1:] {
 		if f == "" {

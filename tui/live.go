@@ -1,52 +1,32 @@
 package tui
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"serverlab/bench"
+	"serverlab/bench/load"
 )
 
-// live is the real Driver: the project's models as child processes,
-// started and stopped through the bench package, and a bench.Load on each
-// server, whose intervals become the dashboard's frames.
+// live is the real Driver: the project's models as child processes, with
+// a load.Load on each, whose intervals become the dashboard's frames.
 //
-// Its methods are called from the dashboard's event loop and must not
-// wait, while starting a server or stopping a load can take a second. So
-// the work is done by one goroutine, the reconciler, and the methods only
-// record what is wanted and wake it: the same "desired state, then
-// converge" pattern as a Kubernetes controller, on a small scale. A flurry
-// of key presses costs one reconcile, not one per key, because the wake
-// channel holds at most one wake-up.
+// It is only the dashboard's face of the work: a supervisor
+// (supervisor.go) owns the server processes and the loads, and live
+// translates between the two. The dashboard's knobs become a load mix by
+// the scenario's own rules (bench.Scenario.Turned, the same that bench's
+// -c and -rate follow), and each interval becomes a Frame.
 type live struct {
 	cfg       LiveConfig
 	scenarios []bench.Scenario
 	frames    chan Frame
-	wake      chan struct{}
+	sup       *supervisor
 
-	mu       sync.Mutex // guards the fields up to ts
+	mu       sync.Mutex // guards scenario and knobs
 	scenario bench.Scenario
 	knobs    Knobs
-	restart  []bool
-	status   []Status
-	notice   string
-
-	// Owned by the reconciler goroutine.
-	ts        []*liveTarget
-	turn      int       // OneAtATime: whose turn it is
-	turnSince time.Time // and since when
-	turnTimer *time.Timer
-	results   chan startResult
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	close  sync.Once
 }
 
 // LiveConfig says which servers the live driver runs.
@@ -63,44 +43,15 @@ type LiveConfig struct {
 	ServerCPUs []int
 }
 
-// liveTarget is one server as the reconciler tracks it.
-type liveTarget struct {
-	spec    bench.TargetSpec
-	srv     *bench.Server // nil for a URL target, or while down
-	args    []string      // the serve flags srv was started with
-	load    *bench.Load
-	mix     bench.Mix // the mix last given to load
-	active  bool      // load is running, not paused
-	start   bool      // a start is under way
-	crashed string    // why it died; "" while fine
-}
-
-type startResult struct {
-	i    int
-	srv  *bench.Server
-	args []string
-	err  error
-}
-
-// Timing of the live driver.
 const (
-	// turnLength is one server's turn in one-at-a-time mode: long enough
-	// for the charts to settle, short enough that the class does not wait.
-	turnLength = 10 * time.Second
 	// rampLength is how long the overload ramp takes to reach its top
 	// rate, which it then holds.
 	rampLength = 60 * time.Second
-	// stopGrace is how long a server has to finish its responses when
-	// stopped, before it is killed.
-	stopGrace = 2 * time.Second
 	// frameBuffer is how many frames may wait for the dashboard: about
 	// twenty seconds of three servers. Past that, frames are dropped,
 	// never waited for: the load generator must not slow down because
 	// the screen did.
 	frameBuffer = 256
-	// fdReserve is kept out of the connection budget for the process's
-	// other files: the terminal, /proc reads, control sockets, pipes.
-	fdReserve = 256
 )
 
 // NewLive starts the live driver: the models start in the background and
@@ -109,32 +60,15 @@ func NewLive(cfg LiveConfig) (Driver, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("no servers to run")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	l := &live{
 		cfg:       cfg,
 		scenarios: bench.Scenarios(),
 		frames:    make(chan Frame, frameBuffer),
-		wake:      make(chan struct{}, 1),
-		restart:   make([]bool, len(cfg.Targets)),
-		status:    make([]Status, len(cfg.Targets)),
-		results:   make(chan startResult, len(cfg.Targets)),
-		ctx:       ctx,
-		cancel:    cancel,
-		done:      make(chan struct{}),
-		turnTimer: time.NewTimer(turnLength),
-	}
-	l.turnTimer.Stop() // armed only in one-at-a-time mode
-	for i, spec := range cfg.Targets {
-		l.ts = append(l.ts, &liveTarget{spec: spec})
-		l.status[i] = Status{State: Starting}
-		if spec.Model == "" {
-			l.status[i] = Status{State: External, Addr: spec.Addr}
-		}
 	}
 	l.scenario = l.scenarios[0]
 	l.knobs = knobsOf(l.scenario)
 	l.knobs.Paused = true
-	go l.run()
+	l.sup = startSupervisor(cfg, l.forward, wantOf(l.scenario, l.knobs))
 	return l, nil
 }
 
@@ -156,29 +90,28 @@ func (l *live) Scenarios() []Scenario {
 	return out
 }
 
-// Start implements Driver. The scenario takes effect on the next
-// reconcile; its server flags, if they differ, restart the servers.
+// Start implements Driver. The scenario takes effect at once, in the
+// background; its server flags, if they differ, restart the servers.
 func (l *live) Start(name string) (Knobs, error) {
 	s, ok := bench.ScenarioByName(name)
 	if !ok {
 		return Knobs{}, fmt.Errorf("no scenario %q", name)
 	}
 	l.mu.Lock()
-	l.scenario = s
+	defer l.mu.Unlock()
 	k := knobsOf(s)
 	k.Paused, k.Mode = l.knobs.Paused, l.knobs.Mode
-	l.knobs = k
-	l.mu.Unlock()
-	l.poke()
+	l.scenario, l.knobs = s, k
+	l.sup.want(wantOf(s, k))
 	return k, nil
 }
 
-// Set implements Driver: it records k and wakes the reconciler.
+// Set implements Driver: the supervisor applies k in the background.
 func (l *live) Set(k Knobs) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.knobs = k
-	l.mu.Unlock()
-	l.poke()
+	l.sup.want(wantOf(l.scenario, k))
 }
 
 // Drain implements Driver: whatever frames are waiting, without waiting.
@@ -194,218 +127,49 @@ func (l *live) Drain(dst []Frame) []Frame {
 }
 
 // Status implements Driver.
-func (l *live) Status(i int) Status {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.status[i]
-}
+func (l *live) Status(i int) Status { return l.sup.status(i) }
 
 // Restart implements Driver; a server it did not start cannot be restarted.
 func (l *live) Restart(i int) error {
 	if l.cfg.Targets[i].Model == "" {
 		return fmt.Errorf("%s was not started here", l.cfg.Targets[i].Name)
 	}
-	l.mu.Lock()
-	l.restart[i] = true
-	l.mu.Unlock()
-	l.poke()
+	l.sup.restart(i)
 	return nil
 }
 
 // Notice implements Driver.
-func (l *live) Notice() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.notice
-}
+func (l *live) Notice() string { return l.sup.notice() }
 
 // Close stops every load, then every server, and waits for both.
 func (l *live) Close() error {
-	l.close.Do(l.cancel)
-	<-l.done
+	l.sup.close()
 	return nil
 }
 
-// poke wakes the reconciler, unless a wake-up is already waiting.
-func (l *live) poke() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+// knobsOf reads a scenario's mix as the dashboard's knobs.
+func knobsOf(s bench.Scenario) Knobs {
+	k := s.Knobs()
+	return Knobs{Clients: k.Clients, Rate: int(k.Rate), Ramp: k.Ramp, Slow: k.Slow, Idle: k.Idle}
 }
 
-func (l *live) setStatus(i int, s Status) {
-	l.mu.Lock()
-	l.status[i] = s
-	l.mu.Unlock()
-}
-
-func (l *live) setNotice(format string, a ...any) {
-	l.mu.Lock()
-	l.notice = fmt.Sprintf(format, a...)
-	l.mu.Unlock()
-}
-
-// run is the reconciler: each time something happens (a knob, a server
-// starting or dying, the end of a turn) it makes the world match what is
-// wanted. It is the only goroutine that touches servers and loads.
-func (l *live) run() {
-	defer close(l.done)
-	defer l.shutdown()
-	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-l.wake:
-		case r := <-l.results:
-			l.started(r)
-		case <-l.turnTimer.C:
-			// The turn passes; reconcileTurn starts the next one.
-			l.turn = l.nextTurn()
-			l.turnSince = time.Time{}
-		}
-		l.reconcile()
+// wantOf is what the supervisor must make true for scenario s with the
+// knobs at k.
+func wantOf(s bench.Scenario, k Knobs) want {
+	bk := bench.Knobs{Clients: k.Clients, Slow: k.Slow, Idle: k.Idle, Rate: float64(k.Rate), Ramp: k.Ramp}
+	return want{
+		serverArgs: s.ServerArgs,
+		mix:        s.Turned(bk, rampLength),
+		paused:     k.Paused,
+		oneAtATime: k.Mode == OneAtATime,
 	}
-}
-
-// reconcile brings servers and loads in line with the scenario and knobs.
-func (l *live) reconcile() {
-	l.mu.Lock()
-	sc, k := l.scenario, l.knobs
-	restart := slices.Clone(l.restart)
-	clear(l.restart)
-	l.mu.Unlock()
-
-	for i, t := range l.ts {
-		if t.spec.Model != "" {
-			l.reconcileServer(i, t, sc, restart[i])
-		}
-	}
-	l.reconcileTurn(k)
-	mix, held := l.budget(mixFor(sc, k), k)
-	if held >= 0 {
-		l.setNotice("Only %d idle connections per server fit in this process's file descriptor limit "+
-			"(ulimit -Hn); raise it, or drive one server at a time (m).", held)
-	} else {
-		l.setNotice("")
-	}
-	for i, t := range l.ts {
-		l.reconcileLoad(i, t, mix, !k.Paused && (k.Mode == AllAtOnce || i == l.turn))
-	}
-}
-
-// reconcileServer notices a crash, restarts a server whose flags the
-// scenario changed, and starts one that is down and should be up.
-func (l *live) reconcileServer(i int, t *liveTarget, sc bench.Scenario, restart bool) {
-	want := append(slices.Clone(t.spec.Flags), sc.ServerArgs...)
-	if t.srv != nil {
-		if crashed, _, why := t.srv.Crashed(); crashed {
-			l.stopLoad(t)
-			t.srv, t.crashed = nil, why
-			l.setStatus(i, Status{State: Crashed, Detail: why})
-		} else if !slices.Equal(t.args, want) {
-			// slow-disk and back: the flags are the server's, so
-			// the server starts again with the new ones.
-			l.stopLoad(t)
-			t.srv.Stop(stopGrace)
-			t.srv = nil
-		}
-	}
-	if t.srv != nil || t.start || (t.crashed != "" && !restart) {
-		return
-	}
-	t.start, t.crashed = true, ""
-	l.setStatus(i, Status{State: Starting})
-	spec := bench.ServerSpec{
-		Model:  t.spec.Model,
-		Binary: l.cfg.Binary,
-		Addr:   t.spec.Addr,
-		Root:   l.cfg.Root,
-		Args:   want,
-		CPUs:   l.cfg.ServerCPUs,
-	}
-	go func() {
-		srv, err := bench.StartServer(l.ctx, spec)
-		l.results <- startResult{i: i, srv: srv, args: want, err: err}
-	}()
-}
-
-// started takes in a server that has finished starting, or failed to.
-func (l *live) started(r startResult) {
-	t := l.ts[r.i]
-	t.start = false
-	if r.err != nil {
-		t.crashed = r.err.Error()
-		l.setStatus(r.i, Status{State: Crashed, Detail: t.crashed})
-		return
-	}
-	if l.ctx.Err() != nil {
-		r.srv.Stop(stopGrace)
-		return
-	}
-	t.srv, t.args = r.srv, r.args
-	go func() {
-		// A crash wakes the reconciler, which sees it in Crashed.
-		select {
-		case <-r.srv.Done():
-			l.poke()
-		case <-l.ctx.Done():
-		}
-	}()
-}
-
-// reconcileLoad makes target i's load match mix, running or paused.
-func (l *live) reconcileLoad(i int, t *liveTarget, mix bench.Mix, active bool) {
-	var bt bench.Target
-	switch {
-	case t.spec.Model == "":
-		bt = bench.Target{Name: t.spec.Name, Addr: t.spec.Addr, Path: t.spec.Path}
-		if t.load == nil {
-			// Its memory and threads, if we may read its /proc.
-			bt.PID, bt.Tree = listenerPID(t.spec.Addr), true
-		}
-	case t.srv != nil:
-		bt = t.srv.Target()
-		bt.Name = t.spec.Name
-	default:
-		return // down or starting: no load
-	}
-	if t.load == nil {
-		load, err := bench.Start(bt, bench.Mix{}, bench.Options{OnInterval: l.forward(i)})
-		if err != nil {
-			l.setNotice("load on %s: %v", t.spec.Name, err)
-			return
-		}
-		load.Pause()
-		t.load, t.mix, t.active = load, bench.Mix{}, false
-	}
-	if mix != t.mix {
-		if err := t.load.Set(mix); err != nil {
-			l.setNotice("load on %s: %v", t.spec.Name, err)
-			return
-		}
-		t.mix = mix
-	}
-	if active != t.active {
-		if active {
-			t.load.Resume()
-		} else {
-			t.load.Pause()
-		}
-		t.active = active
-	}
-	st := Status{State: Listening, Addr: bt.Addr, Driving: active}
-	if t.spec.Model == "" {
-		st.State = External
-	}
-	l.setStatus(i, st)
 }
 
 // forward is a load's interval callback: it turns each interval into a
 // frame and hands it over without ever waiting. Paused intervals are
 // dropped, so that a paused or waiting server's charts stand still.
-func (l *live) forward(i int) func(bench.Interval) {
-	return func(iv bench.Interval) {
+func (l *live) forward(i int) func(load.Interval) {
+	return func(iv load.Interval) {
 		if iv.Paused {
 			return
 		}
@@ -416,150 +180,8 @@ func (l *live) forward(i int) func(bench.Interval) {
 	}
 }
 
-func (l *live) stopLoad(t *liveTarget) {
-	if t.load != nil {
-		t.load.Stop()
-		t.load, t.mix, t.active = nil, bench.Mix{}, false
-	}
-}
-
-// reconcileTurn keeps the one-at-a-time rotation going, on servers that
-// are up, and stops it in the other mode.
-func (l *live) reconcileTurn(k Knobs) {
-	if k.Mode != OneAtATime || k.Paused {
-		l.turnTimer.Stop()
-		l.turnSince = time.Time{}
-		return
-	}
-	if l.turnSince.IsZero() || !l.up(l.turn) {
-		// A new turn: the rotation starts, a turn ended, or the server
-		// whose turn it was went down.
-		if !l.up(l.turn) {
-			l.turn = l.nextTurn()
-		}
-		l.turnSince = time.Now()
-		l.turnTimer.Reset(turnLength)
-	}
-}
-
-func (l *live) up(i int) bool {
-	t := l.ts[i]
-	return t.spec.Model == "" || t.srv != nil
-}
-
-func (l *live) nextTurn() int {
-	for d := 1; d <= len(l.ts); d++ {
-		if i := (l.turn + d) % len(l.ts); l.up(i) {
-			return i
-		}
-	}
-	return l.turn
-}
-
-// budget holds the idle connections back to what the file descriptor
-// limit allows (every connection is a descriptor, in this process as in
-// the server) and says how many it held them to, or -1 if it did not.
-func (l *live) budget(m bench.Mix, k Knobs) (bench.Mix, int) {
-	loads := 1
-	if k.Mode == AllAtOnce {
-		loads = len(l.ts)
-	}
-	need := m.FDs()*loads + fdReserve
-	if err := bench.RaiseFDLimit(need); err == nil {
-		return m, -1
-	}
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return m, -1
-	}
-	perLoad := (int(lim.Cur) - fdReserve) / loads
-	m.Idle = max(0, m.Idle-(m.FDs()-perLoad))
-	return m, m.Idle
-}
-
-// shutdown stops every load, then every server, each server in parallel:
-// stopping one that ignores SIGTERM takes the whole grace period.
-func (l *live) shutdown() {
-	for _, t := range l.ts {
-		l.stopLoad(t)
-	}
-	var wg sync.WaitGroup
-	stop := func(s *bench.Server) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.Stop(stopGrace)
-		}()
-	}
-	for _, t := range l.ts {
-		if t.srv != nil {
-			stop(t.srv)
-		}
-	}
-	// Servers still starting come back on results; each start is bounded
-	// by the context, cancelled by now.
-	for _, t := range l.ts {
-		if t.start {
-			if r := <-l.results; r.srv != nil {
-				stop(r.srv)
-			}
-		}
-	}
-	wg.Wait()
-}
-
-// knobsOf reads a scenario's mix as the dashboard's knobs.
-func knobsOf(s bench.Scenario) Knobs {
-	m := s.Mix
-	k := Knobs{Clients: m.Clients, Slow: m.Slowloris, Idle: m.Idle}
-	if m.Clients == 0 && m.Churn > 0 {
-		k.Clients = m.Churn
-	}
-	if m.Slowloris == 0 && m.SlowReaders > 0 {
-		k.Slow = m.SlowReaders
-	}
-	switch r := m.Rate.(type) {
-	case bench.Constant:
-		k.Rate = int(r)
-	case bench.Ramp:
-		k.Rate, k.Ramp = int(r.To), true
-	case bench.Steps:
-		if len(r) > 0 {
-			k.Rate = int(r[len(r)-1].Rate)
-		}
-	}
-	return k
-}
-
-// mixFor is the scenario's mix with the knobs turned: each knob sets the
-// kind of client the scenario uses for it.
-func mixFor(s bench.Scenario, k Knobs) bench.Mix {
-	m := s.ForDuration(rampLength)
-	if s.Mix.Clients == 0 && s.Mix.Churn > 0 {
-		m.Churn = k.Clients
-	} else {
-		m.Clients = k.Clients
-	}
-	if s.Mix.Slowloris == 0 && s.Mix.SlowReaders > 0 {
-		m.SlowReaders = k.Slow
-	} else {
-		m.Slowloris = k.Slow
-	}
-	m.Idle = k.Idle
-	if k.Rate == 0 {
-		m.Rate = nil
-	} else if r, ok := m.Rate.(bench.Ramp); ok {
-		r.From = min(r.From, float64(k.Rate)/10)
-		r.To = float64(k.Rate)
-		m.Rate = r
-	} else {
-		m.Rate = bench.Constant(k.Rate)
-	}
-	return m
-}
-
-// frameOf turns a bench interval into a dashboard frame.
-func frameOf(i int, iv bench.Interval) Frame {
+// frameOf turns a load interval into a dashboard frame.
+func frameOf(i int, iv load.Interval) Frame {
 	f := Frame{
 		Target:   i,
 		At:       iv.End,
@@ -576,7 +198,7 @@ func frameOf(i int, iv bench.Interval) Frame {
 	}
 	for k, n := range iv.Errors {
 		if n > 0 {
-			f.Errors = append(f.Errors, ErrorCount{Kind: bench.ErrorKind(k).String(), N: n})
+			f.Errors = append(f.Errors, ErrorCount{Kind: load.ErrorKind(k).String(), N: n})
 		}
 	}
 	if s := iv.Server; s != nil {

@@ -12,53 +12,6 @@ import (
 	"serverlab/bench"
 )
 
-// TestKnobsRoundTrip checks that every scenario reads as knobs and that
-// the knobs, untouched, give back exactly the scenario's own mix.
-func TestKnobsRoundTrip(t *testing.T) {
-	for _, s := range bench.Scenarios() {
-		if got, want := mixFor(s, knobsOf(s)), s.ForDuration(rampLength); got != want {
-			t.Errorf("%s: knobs %+v give mix %+v, want %+v", s.Name, knobsOf(s), got, want)
-		}
-	}
-}
-
-func TestKnobsTurnTheScenariosClients(t *testing.T) {
-	slow, _ := bench.ScenarioByName("slow-client")
-	k := knobsOf(slow)
-	if k.Clients != slow.Mix.Churn || k.Slow != slow.Mix.Slowloris {
-		t.Fatalf("slow-client knobs %+v from mix %+v", k, slow.Mix)
-	}
-	k.Clients, k.Slow = 50, 3
-	if m := mixFor(slow, k); m.Churn != 50 || m.Clients != 0 || m.Slowloris != 3 {
-		t.Errorf("slow-client: more clients should be more churn clients, got %+v", m)
-	}
-	reader, _ := bench.ScenarioByName("slow-reader")
-	k = knobsOf(reader)
-	k.Slow = 5
-	if m := mixFor(reader, k); m.SlowReaders != 5 || m.Slowloris != 0 {
-		t.Errorf("slow-reader: slow clients should be slow readers, got %+v", m)
-	}
-	overload, _ := bench.ScenarioByName("overload")
-	k = knobsOf(overload)
-	if !k.Ramp || k.Rate == 0 {
-		t.Fatalf("overload knobs %+v: want a ramp", k)
-	}
-	k.Rate = 5000
-	if r, ok := mixFor(overload, k).Rate.(bench.Ramp); !ok || r.To != 5000 || r.From > 500 {
-		t.Errorf("overload at 5000: rate %v, want a ramp to 5000", mixFor(overload, k).Rate)
-	}
-	k.Rate = 0
-	if m := mixFor(overload, k); m.Rate != nil {
-		t.Errorf("rate 0 should stop the open loop, got %v", m.Rate)
-	}
-	crowd, _ := bench.ScenarioByName("crowd")
-	k = knobsOf(crowd)
-	k.Rate = 300
-	if m := mixFor(crowd, k); m.Rate != bench.Constant(300) || m.Clients != 100 {
-		t.Errorf("crowd with rate 300: %+v", m)
-	}
-}
-
 // TestLiveDriver runs the real driver over the real models: frames with
 // the client's, the server's and the kernel's numbers; a change of flags
 // (slow-disk) restarts the servers; a killed server shows as crashed and

@@ -14,6 +14,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"serverlab/bench"
+	"serverlab/bench/proc"
+	"serverlab/internal/model"
 )
 
 // Main is `serverlab tui`: it parses args (the words after "tui"), starts
@@ -37,9 +39,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// dashboard with its load generator another, as `serverlab bench`
 	// does: otherwise the load and the servers fight for the same core
 	// and the charts show the fight.
-	serverCPUs, loadCPUs := bench.DefaultPinning()
+	serverCPUs, loadCPUs := proc.DefaultPinning()
 	if loadCPUs != nil {
-		if undo, err := bench.PinSelf(loadCPUs); err == nil {
+		if undo, err := proc.PinSelf(loadCPUs); err == nil {
 			defer undo()
 			cfg.ServerCPUs = serverCPUs
 		}
@@ -109,7 +111,7 @@ func parseFlags(args []string, stdout io.Writer) (LiveConfig, string, error) {
 	var cfg LiveConfig
 	fs := flag.NewFlagSet("tui", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by Main
-	models := fs.String("models", strings.Join(bench.Models(), ","),
+	models := fs.String("models", strings.Join(model.Names(), ","),
 		"models to run side by side, in order; serve flags after +, as in threaded+osthreads")
 	var external []bench.TargetSpec
 	fs.Func("target", "a server already running, http://127.0.0.1:PORT[/path] (repeatable, or a comma list)", func(v string) error {

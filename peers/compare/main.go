@@ -1,0 +1,234 @@
+// Command compare measures serverlab's models against peer servers — nginx
+// with one worker, Go's net/http FileServer and a gnet event loop — on one
+// core each, and writes docs/results/peers.md. `make bench-peers` runs it.
+//
+// Method: each server is pinned to CPU 0 and wrk to CPU 1, the targets are
+// measured in interleaved rounds (so a slow spell of the VM hits all of them
+// alike), and the report gives medians with min-max spreads. The server's
+// CPU time per request comes from /proc/PID/stat, which is the finer measure
+// when wrk itself nears its one-core ceiling. Idle-connection memory is the
+// growth of the server's RSS while it holds N idle keep-alive connections,
+// each of which has made one request.
+//
+// Starting, pinning and sampling the servers is serverlab's own code
+// (package proc), the same that `serverlab bench` measures with, so the two
+// tools cannot disagree about what a CPU second or a resident byte is.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"serverlab/bench/proc"
+)
+
+// The CPUs of the comparison: every server on the first, the load on the
+// second, as in serverlab bench's default split.
+var (
+	serverCPUs = []int{0}
+	loadCPUs   = []int{1}
+)
+
+// stopGrace is how long a server has to exit after SIGTERM.
+const stopGrace = 3 * time.Second
+
+// target is one server under test: how to start it and, once started, its
+// process.
+type target struct {
+	name  string
+	start func(ctx context.Context, addr string) (*proc.Server, error)
+	addr  string
+	srv   *proc.Server
+	tmp   string // a folder to remove after it stops (nginx's)
+}
+
+func main() {
+	var (
+		bin      = flag.String("serverlab", "bin/serverlab", "serverlab binary")
+		fileSrv  = flag.String("fileserver", "", "net/http FileServer peer binary (empty: skip)")
+		gnetPeer = flag.String("gnet", "", "gnet peer binary (empty: skip)")
+		nginx    = flag.String("nginx", "/usr/sbin/nginx", "nginx binary (empty: skip)")
+		root     = flag.String("root", "", "site folder (must hold 1k.bin and 1m.bin)")
+		dur      = flag.Duration("duration", 8*time.Second, "length of each wrk run")
+		rounds   = flag.Int("rounds", 3, "interleaved rounds")
+		idle     = flag.Int("idle", 10000, "idle connections for the memory figure")
+		out      = flag.String("out", "docs/results/peers.md", "report to write")
+		rate     = flag.Float64("rate", 20000, "open-loop rate for the latency-at-equal-load case (0: skip)")
+	)
+	flag.Parse()
+	if *root == "" {
+		fail("-root is required")
+	}
+	if *rounds < 1 || *dur <= 0 || *idle < 0 {
+		fail("-rounds must be at least 1, -duration positive and -idle not negative")
+	}
+	// The idle-memory case holds -idle connections in this process.
+	if err := proc.RaiseFDLimit(*idle + 256); err != nil {
+		fail(err.Error())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// A Go server pinned from birth to one CPU runs with GOMAXPROCS=1:
+	// the runtime counts the CPUs its affinity mask allows.
+	model := func(name string) *target {
+		return &target{name: name, start: func(ctx context.Context, addr string) (*proc.Server, error) {
+			return proc.Start(ctx, proc.Spec{Model: name, Binary: *bin, Addr: addr, Root: *root, CPUs: serverCPUs})
+		}}
+	}
+	command := func(name string, argv ...string) *target {
+		return &target{name: name, start: func(ctx context.Context, addr string) (*proc.Server, error) {
+			return proc.StartCommand(ctx, append(argv, "-addr", addr), addr, serverCPUs)
+		}}
+	}
+	targets := []*target{model("evloop"), model("threaded")}
+	if *nginx != "" {
+		ng := &target{name: "nginx"}
+		ng.start = func(ctx context.Context, addr string) (*proc.Server, error) {
+			argv, dir, err := nginxCmd(*nginx, *root, addr)
+			ng.tmp = dir
+			if err != nil {
+				return nil, err
+			}
+			return proc.StartCommand(ctx, argv, addr, serverCPUs)
+		}
+		targets = append(targets, ng)
+	}
+	if *fileSrv != "" {
+		targets = append(targets, command("net/http", *fileSrv, "-root", *root))
+	}
+	if *gnetPeer != "" {
+		targets = append(targets, command("gnet", *gnetPeer, "-root", *root))
+	}
+	for i, t := range targets {
+		srv, err := t.start(ctx, fmt.Sprintf("127.0.0.1:%d", 18300+i))
+		if err != nil {
+			stopAll(targets)
+			fail(fmt.Sprintf("start %s: %v", t.name, err))
+		}
+		t.srv, t.addr = srv, srv.Addr()
+	}
+	defer stopAll(targets)
+
+	cases := []benchCase{
+		{"1 KiB, 50 conns", "/1k.bin", 50},
+		{"1 KiB, 500 conns", "/1k.bin", 500},
+		{"1 MiB, 50 conns", "/1m.bin", 50},
+	}
+	results := map[string]map[string][]run{} // case -> target -> runs
+	latency := map[string][]latRun{}         // target -> open-loop runs
+	for r := 1; r <= *rounds && ctx.Err() == nil; r++ {
+		for _, c := range cases {
+			if results[c.name] == nil {
+				results[c.name] = map[string][]run{}
+			}
+			for _, t := range targets {
+				fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, c.name, t.name)
+				res, err := t.wrk(ctx, c.path, c.conns, *dur)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "error: %v\n", err)
+					continue
+				}
+				fmt.Fprintf(os.Stderr, "%9.0f req/s  p99 %6.2f ms  cpu %5.2f µs/req  busy %3.0f%%\n",
+					res.rps, res.p99ms, res.cpuPerReqUs, res.busy*100)
+				results[c.name][t.name] = append(results[c.name][t.name], res)
+			}
+		}
+		for _, t := range targets {
+			if *rate <= 0 {
+				break
+			}
+			fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, "open loop", t.name)
+			res, err := t.openLoop(ctx, *bin, "/1k.bin", 50, *rate, *dur)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "error: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "p50 %6.3f ms  p99 %6.3f ms  p99.9 %6.3f ms  max %6.3f ms\n", res.p50ms, res.p99ms, res.p999ms, res.maxms)
+			latency[t.name] = append(latency[t.name], res)
+		}
+	}
+	mem := map[string]float64{}
+	for _, t := range targets {
+		if t.name == "gnet" || ctx.Err() != nil {
+			continue // gnet serves from memory; its RSS says nothing comparable
+		}
+		perConn, err := t.idleCost(*idle)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "idle %s: %v\n", t.name, err)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "idle %-9s %6.2f KiB per connection\n", t.name, perConn/1024)
+		mem[t.name] = perConn
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "compare: interrupted; no report written")
+		return
+	}
+	if err := writeReport(*out, targets, cases, results, latency, *rate, mem, *dur, *rounds, *idle); err != nil {
+		fail(err.Error())
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+}
+
+func fail(msg string) {
+	fmt.Fprintf(os.Stderr, "compare: %s\n", msg)
+	os.Exit(1)
+}
+
+// nginxCmd writes a minimal nginx.conf into a new temporary folder (nginx
+// keeps its pid file, error log and temp files there too): one worker, no
+// master, sendfile, no access log, keep-alive as long as the benchmark
+// needs.
+func nginxCmd(nginx, root, addr string) (argv []string, dir string, err error) {
+	dir, err = os.MkdirTemp("", "serverlab-nginx-")
+	if err != nil {
+		return nil, "", err
+	}
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_body_temp_path %[1]s;
+  proxy_temp_path %[1]s;
+  fastcgi_temp_path %[1]s;
+  uwsgi_temp_path %[1]s;
+  scgi_temp_path %[1]s;
+  types { application/octet-stream bin; }
+  server { listen %[3]s; root %[2]s; }
+}
+`, dir, root, addr)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, dir, err
+	}
+	return []string{nginx, "-c", path}, dir, nil
+}
+
+// stopAll stops every server that started, each with SIGTERM and a grace,
+// and removes what it left in temporary folders.
+func stopAll(ts []*target) {
+	for _, t := range ts {
+		if t.srv != nil {
+			t.srv.Stop(stopGrace)
+		}
+		if t.tmp != "" {
+			os.RemoveAll(t.tmp)
+		}
+	}
+}

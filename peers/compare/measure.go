@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"time"
+
+	"serverlab/bench/proc"
+)
+
+// benchCase is one closed-loop measurement: a path, over so many
+// keep-alive connections.
+type benchCase struct {
+	name  string
+	path  string
+	conns int
+}
+
+// run is one wrk measurement.
+type run struct {
+	rps, p99ms, cpuPerReqUs, busy float64
+}
+
+var (
+	reRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reP99 = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)`)
+	reReq = regexp.MustCompile(`([0-9]+) requests in`)
+)
+
+// wrk runs wrk pinned to the load CPU and reads the server's CPU time
+// around it.
+func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duration) (run, error) {
+	before, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return run{}, err
+	}
+	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns),
+		"-d"+d.String(), "--latency", "http://"+t.addr+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := proc.StartPinned(cmd, loadCPUs); err != nil {
+		return run{}, fmt.Errorf("wrk: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return run{}, fmt.Errorf("wrk: %v: %s", err, out.Bytes())
+	}
+	after, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return run{}, err
+	}
+	m := reRPS.FindSubmatch(out.Bytes())
+	n := reReq.FindSubmatch(out.Bytes())
+	p := reP99.FindSubmatch(out.Bytes())
+	if m == nil || n == nil || p == nil {
+		return run{}, fmt.Errorf("cannot read wrk output: %s", out.Bytes())
+	}
+	var r run
+	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	reqs, _ := strconv.ParseFloat(string(n[1]), 64)
+	r.p99ms, _ = strconv.ParseFloat(string(p[1]), 64)
+	switch string(p[2]) {
+	case "us":
+		r.p99ms /= 1000
+	case "s":
+		r.p99ms *= 1000
+	}
+	used := (after.CPU - before.CPU).Seconds()
+	r.cpuPerReqUs = used / reqs * 1e6
+	r.busy = used / after.Time.Sub(before.Time).Seconds()
+	return r, nil
+}
+
+// latRun is one open-loop latency measurement.
+type latRun struct {
+	p50ms, p99ms, p999ms, maxms float64
+}
+
+// openLoop runs serverlab bench's open loop on the load CPU against the
+// target at a fixed rate, and reads the corrected latency from its JSON.
+func (t *target) openLoop(ctx context.Context, bin, path string, conns int, rate float64, d time.Duration) (latRun, error) {
+	out, err := exec.CommandContext(ctx, bin, "bench", "-q", "-json", "-load-cpus", strconv.Itoa(loadCPUs[0]),
+		"-targets", "http://"+t.addr+path, "-c", strconv.Itoa(conns),
+		"-rate", strconv.FormatFloat(rate, 'f', 0, 64), "-duration", d.String()).Output()
+	if err != nil {
+		return latRun{}, fmt.Errorf("serverlab bench: %w", err)
+	}
+	var raw struct {
+		Targets []map[string]any `json:"targets"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil || len(raw.Targets) != 1 {
+		return latRun{}, fmt.Errorf("cannot read serverlab bench's JSON: %v", err)
+	}
+	num := func(k string) float64 { v, _ := raw.Targets[0][k].(float64); return v }
+	if num("errors") != 0 {
+		return latRun{}, fmt.Errorf("%v errors", num("errors"))
+	}
+	return latRun{p50ms: num("p50_us") / 1000, p99ms: num("p99_us") / 1000, p999ms: num("p999_us") / 1000, maxms: num("max_us") / 1000}, nil
+}
+
+// idleCost opens n keep-alive connections, makes one small request on each
+// (so the server has really accepted and served it), and returns the growth
+// of the server's RSS per connection while all are held.
+func (t *target) idleCost(n int) (float64, error) {
+	before, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return 0, err
+	}
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	req := []byte("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	buf := make([]byte, 4096)
+	for i := range n {
+		c, err := net.DialTimeout("tcp4", t.addr, 5*time.Second)
+		if err != nil {
+			return 0, fmt.Errorf("after %d connections: %w", i, err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(req); err != nil {
+			return 0, err
+		}
+		if _, err := c.Read(buf); err != nil {
+			return 0, fmt.Errorf("connection %d: %w", i, err)
+		}
+	}
+	time.Sleep(time.Second) // let the server settle
+	after, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return 0, err
+	}
+	return float64(after.RSS-before.RSS) / float64(n), nil
+}
