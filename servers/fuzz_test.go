@@ -118,7 +118,7 @@ func FuzzResolve(f *testing.F) {
 		if resp.File == nil {
 			return
 		}
-		defer resp.File.Release()
+		defer resp.File.release()
 		buf := make([]byte, 16)
 		n, _ := resp.File.ReadAt(buf, 0)
 		if string(buf[:n]) == "SECRET!" {

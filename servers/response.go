@@ -61,7 +61,7 @@ func (r *Response) redirect(location []byte) {
 // request starts, and for the rest closing is the simple, safe choice.
 func (r *Response) fail(e *Error) {
 	if r.File != nil {
-		r.File.Release()
+		r.File.release()
 		r.File = nil
 	}
 	r.Status = e.Status

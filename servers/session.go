@@ -328,7 +328,7 @@ func (s *Session) found(f *File) {
 		s.respond()
 		return
 	}
-	f.Release() // a folder is not sent: its index is
+	f.release() // a folder is not sent: its index is
 	p := x.req.Path
 	switch {
 	case x.index:
@@ -423,7 +423,7 @@ func (s *Session) finish() {
 	}
 	if s.x != nil {
 		if s.x.resp.File != nil {
-			s.x.resp.File.Release()
+			s.x.resp.File.release()
 		}
 		s.x.resp = Response{}
 	}
