@@ -57,7 +57,7 @@ type Session struct {
 	fresh      bool // nothing answered yet: the first head's clock began at accept
 
 	// How the last answer ended, for Linger.
-	abandoned bool // the answer was a refusal: the rest of the stream is unread
+	abandoned bool // the parser gave up on the stream: the rest of it is unread
 	broken    bool // the connection failed or timed out: nothing to protect
 	inFlight  bool // a request is counted in Stats as under way
 	discarded int  // bytes thrown away while lingering
@@ -256,9 +256,12 @@ func (s *Session) Next() bool {
 	return false
 }
 
-// refuse answers with an error status; the connection closes after it.
+// refuse answers a request the parser could not read to its end with an
+// error status; the connection closes after it, with the rest of what the
+// client sent unread.
 func (s *Session) refuse(e *Error) {
 	s.countRequest()
+	s.abandoned = true
 	ErrorResponse(e, &s.x.resp)
 	s.respond()
 }
@@ -364,7 +367,6 @@ func (s *Session) respond() {
 		x.date = s.now.UTC().AppendFormat(x.date[:0], TimeFormat)
 	}
 	x.head = AppendHead(x.head[:0], &x.resp, x.date)
-	s.abandoned = x.resp.Err != nil
 	s.phase = sending
 	s.since = s.now // the write limit counts from here
 	s.stats.answered(x.resp.Status)
