@@ -401,6 +401,16 @@ func (s *Session) Wrote(n int, now time.Time) {
 	s.since, s.now = now, now
 }
 
+// Fetched records that the model has the next part of the body in hand, at
+// now, after reading it from the file itself (File.ReadAt, at once or on a
+// worker). The time that took was the disk's, not the client's: the write
+// limit counts from here.
+func (s *Session) Fetched(now time.Time) {
+	if s.phase == sending {
+		s.since, s.now = now, now
+	}
+}
+
 // Sent ends the response in progress, all of it sent at now, and reports
 // whether the connection stays open for the next request. When it does
 // not, the model closes it — lingeringly if Linger says so.
@@ -463,7 +473,8 @@ func isTimeout(err error) bool {
 //     On a new connection it begins at accept, so that a client that
 //     connects and says nothing is a slow request, not an idle keep-alive
 //     connection;
-//   - a response must make progress every WriteTimeout;
+//   - a response must make progress every WriteTimeout, counted while
+//     the client is awaited (see Fetched), not the disk;
 //   - a lingering close lasts lingerTimeout at most;
 //   - while a file step is out, the disk, not the client, is awaited.
 //

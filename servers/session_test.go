@@ -257,6 +257,8 @@ func TestSessionDeadlines(t *testing.T) {
 	want("response begun", begun.Add(testLimits.WriteTimeout))
 	s.Wrote(100, c.add(20*time.Second))
 	want("after progress", c.now().Add(testLimits.WriteTimeout))
+	s.Fetched(c.add(25 * time.Second)) // a slow disk: its time is not the client's
+	want("after a file read", c.now().Add(testLimits.WriteTimeout))
 	sent := c.add(time.Second)
 	if !s.Sent(sent) {
 		t.Fatal("keep-alive response closed the connection")
