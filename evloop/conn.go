@@ -306,7 +306,7 @@ func (l *loop) startFile(c *conn) state {
 		}
 		o.cs, o.ce = 0, n
 		o.off += int64(n)
-		c.sess.Fetched(l.now) // the turn's clock: this loop waited for the disk too
+		c.sess.Fetched(l.now) // the turn's clock: one clock read per turn, not per body
 	}
 	if o.headOff < len(o.head) {
 		return writingHead
