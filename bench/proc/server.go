@@ -21,18 +21,17 @@ import (
 	"serverlab/servers"
 )
 
-// Each server under test runs as its own process, so that its threads, its
-// memory, its CPU time and its file descriptors are its own in /proc, and
-// so that the load generator's goroutines and garbage collector never share
-// a runtime with it. bench starts the project's models by re-executing the
-// serverlab binary ("serverlab serve -model ..."), the way a shell would.
+// The project's models are started by re-executing the serverlab binary
+// ("serverlab serve -model ..."), the way a shell would: the caller (bench,
+// the dashboard) never links a model's code, and each child is a process of
+// its own (see doc.go for why that matters).
 
 // Spec says how to start one of the project's models.
 type Spec struct {
-	// Model is blocking, threaded or evloop.
+	// Model is one of model.Names (package serverlab/internal/model).
 	Model string
 	// Binary is the serverlab executable; default: this program itself
-	// (os.Executable), which is right when bench runs inside serverlab.
+	// (os.Executable), which is right when the caller is serverlab.
 	Binary string
 	// Addr to listen on; default "127.0.0.1:0", a free port.
 	Addr string
