@@ -202,10 +202,10 @@ func TestLiveKnobs(t *testing.T) {
 		t.Fatalf("paused: %v, %d conns", l.Paused(), l.meter.conns.Load())
 	}
 	time.Sleep(120 * time.Millisecond)
-	if iv, ok := l.Latest(); !ok || !iv.Paused || iv.Requests != 0 {
+	if iv, ok := l.last(); !ok || !iv.Paused || iv.Requests != 0 {
 		t.Errorf("latest interval while paused: %+v", iv)
 	}
-	l.ResetTotals()
+	l.resetTotals()
 	if s := l.Summary(); s.Requests != 0 {
 		t.Errorf("%d requests after ResetTotals", s.Requests)
 	}
@@ -281,7 +281,7 @@ func TestStallClosedVersusOpen(t *testing.T) {
 
 func TestSendToNeverBlocks(t *testing.T) {
 	ch := make(chan Interval, 1)
-	send := SendTo(ch)
+	send := sendTo(ch)
 	send(Interval{Requests: 1})
 	send(Interval{Requests: 2}) // full: dropped, not waited for
 	if iv := <-ch; iv.Requests != 1 {

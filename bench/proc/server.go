@@ -193,10 +193,10 @@ func (s *Server) start(ctx context.Context, cpus []int, stderr io.Writer, timeou
 				}
 			}
 		case <-s.done:
-			return fmt.Errorf("exited before listening (%v): %s", s.exitErr, s.LastStderr())
+			return fmt.Errorf("exited before listening (%v): %s", s.exitErr, s.lastStderr())
 		case <-deadline.C:
 			s.kill()
-			return fmt.Errorf("not listening after %v: %s", timeout, s.LastStderr())
+			return fmt.Errorf("not listening after %v: %s", timeout, s.lastStderr())
 		case <-ctx.Done():
 			s.kill()
 			return ctx.Err()
@@ -238,9 +238,6 @@ func (s *Server) Name() string { return s.name }
 // Addr is where the server listens, "127.0.0.1:PORT".
 func (s *Server) Addr() string { return s.addr }
 
-// URL is "http://" + Addr.
-func (s *Server) URL() string { return "http://" + s.addr }
-
 // PID is the server's process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
@@ -278,14 +275,14 @@ func (s *Server) Crashed() (bool, time.Time, string) {
 	if s.exitErr == nil {
 		msg = "exited with status 0"
 	}
-	if tail := s.StderrTail(); len(tail) > 0 {
+	if tail := s.stderrTail(); len(tail) > 0 {
 		msg += ": " + tail[len(tail)-1]
 	}
 	return true, s.exitAt, msg
 }
 
-// LastStderr is the server's last line on standard error, if any.
-func (s *Server) LastStderr() string {
+// lastStderr is the server's last line on standard error, if any.
+func (s *Server) lastStderr() string {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	if len(s.errTail) == 0 {
@@ -294,8 +291,8 @@ func (s *Server) LastStderr() string {
 	return s.errTail[len(s.errTail)-1]
 }
 
-// StderrTail is the server's last lines (up to 20) on standard error.
-func (s *Server) StderrTail() []string {
+// stderrTail is the server's last lines (up to 20) on standard error.
+func (s *Server) stderrTail() []string {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return append([]string(nil), s.errTail...)
