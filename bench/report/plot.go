@@ -75,12 +75,7 @@ func (r *Report) when(round int, iv load.Interval) float64 {
 }
 
 func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName())
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "latency (ms, log scale)"
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p := newPlot(fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName()), "time (s)", "latency (ms, log scale)")
 	lines := []struct {
 		name string
 		get  func(load.Interval) time.Duration
@@ -130,12 +125,7 @@ func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
 }
 
 func (r *Report) throughputPlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("throughput (%s)", r.scenarioName())
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "requests/s"
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p := newPlot(fmt.Sprintf("throughput (%s)", r.scenarioName()), "time (s)", "requests/s")
 	for i, t := range r.Targets {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
@@ -161,12 +151,7 @@ func (r *Report) throughputPlot() (*plot.Plot, error) {
 // slope is what one more connection costs. The server's own count of open
 // connections is used when it has a stats channel, the client's otherwise.
 func (r *Report) memoryPlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("server memory against connections (%s)", r.scenarioName())
-	p.X.Label.Text = "connections open"
-	p.Y.Label.Text = "RSS (MiB)"
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p := newPlot(fmt.Sprintf("server memory against connections (%s)", r.scenarioName()), "connections open", "RSS (MiB)")
 	for i, t := range r.Targets {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
@@ -196,6 +181,19 @@ func (r *Report) memoryPlot() (*plot.Plot, error) {
 	p.X.Min, p.Y.Min = 0, 0
 	p.Y.Max *= 1.3 // room for the legend
 	return p, nil
+}
+
+// newPlot is a figure with its title and axis labels, and the legend in
+// the top left corner, where the lines of a run that starts quiet leave
+// room for it.
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Legend.Top = true
+	p.Legend.Left = true
+	return p
 }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
