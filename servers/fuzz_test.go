@@ -48,8 +48,8 @@ func parseAll(t *testing.T, in []byte, step int) string {
 		}
 		if req.Method != 0 {
 			out.WriteString(req.Method.String() + " " + string(req.Path) + ";")
-			if len(req.Path) == 0 || req.Path[0] != '/' {
-				t.Fatalf("path %q does not start with /", req.Path)
+			if (len(req.Path) == 0 || req.Path[0] != '/') && (string(req.Path) != "*" || req.Method != OPTIONS) {
+				t.Fatalf("%v %q: a path must start with /, or be * for OPTIONS", req.Method, req.Path)
 			}
 		}
 		buf = buf[n:]
