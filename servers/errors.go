@@ -18,6 +18,7 @@ var (
 	errBadTarget           = &Error{400, "request target is not a path, an http URI or *"}
 	errBadHeader           = &Error{400, "malformed header field"}
 	errNoHost              = &Error{400, "HTTP/1.1 request needs exactly one Host header"}
+	errBadHost             = &Error{400, "invalid Host header"}
 	errBadContentLength    = &Error{400, "invalid or conflicting Content-Length"}
 	errTransferEncoding10  = &Error{400, "Transfer-Encoding in an HTTP/1.0 request"}
 	errBothFramings        = &Error{400, "both Transfer-Encoding and Content-Length"}

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"bytes"
+	"net/netip"
 )
 
 // Limits on the request head. They bound the memory one connection can make
@@ -461,8 +462,11 @@ func (h *headerState) field(line []byte, req *Request) error {
 	case equalFold(name, "host"):
 		h.hosts++
 		// RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
-		if h.hosts > 1 || !validHost(value) {
+		if h.hosts > 1 {
 			return errNoHost
+		}
+		if !validHost(value) {
+			return errBadHost
 		}
 	case equalFold(name, "connection"):
 		h.connection(value)
@@ -600,20 +604,21 @@ func (h *headerState) contentLength(v []byte, req *Request) error {
 }
 
 // validHost reports whether h is a valid uri-host [":" port] (RFC 3986
-// §3.2.2, §3.2.3): an IP literal in brackets, or a registered name or IPv4
-// address made of unreserved characters, percent-escapes and sub-delims. An
-// empty value is valid (RFC 9110 §7.2: a client with no authority to name
-// sends an empty Host). Userinfo ("user@host") is not a host.
+// §3.2.2, §3.2.3): an IPv6 address in brackets, or a registered name or
+// IPv4 address made of unreserved characters, percent-escapes and
+// sub-delims. An empty value is valid (RFC 9110 §7.2: a client with no
+// authority to name sends an empty Host). Userinfo ("user@host") is not a
+// host. The rare IPvFuture literal and IPv6 zones are refused.
 func validHost(h []byte) bool {
 	if len(h) > 0 && h[0] == '[' {
 		end := bytes.IndexByte(h, ']')
-		if end < 0 {
+		if end < 0 || bytes.IndexByte(h[:end], '%') >= 0 {
 			return false
 		}
-		for _, c := range h[1:end] {
-			if !hostChars[c] && c != ':' {
-				return false
-			}
+		// Only here, on the rare path of a bracketed host, does the
+		// conversion to a string allocate.
+		if ip, err := netip.ParseAddr(string(h[1:end])); err != nil || !ip.Is6() {
+			return false
 		}
 		h = h[end+1:]
 		if len(h) > 0 && h[0] != ':' {

@@ -77,6 +77,9 @@ var parseCases = []parseCase{
 	{"host with a bad port", "GET / HTTP/1.1\r\nHost: x:8o\r\n\r\n", 400, 0, "", false, 0},
 	{"host with a slash", "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", 400, 0, "", false, 0},
 	{"unclosed IPv6 host", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, 0, "", false, 0},
+	{"empty IP literal", "GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400, 0, "", false, 0},
+	{"IPv4 in brackets", "GET / HTTP/1.1\r\nHost: [1.2.3.4]\r\n\r\n", 400, 0, "", false, 0},
+	{"not an IPv6 address", "GET / HTTP/1.1\r\nHost: [x::1]\r\n\r\n", 400, 0, "", false, 0},
 
 	// Absolute form (RFC 9112 §3.2.2): accepted for http, path served.
 	{"absolute form", "GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n", 0, GET, "/a", true, 0},
@@ -94,6 +97,7 @@ var parseCases = []parseCase{
 	{"one slash after the scheme", "GET http:/x/a HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0, "", false, 0},
 	{"only the scheme", "GET http:// HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0, "", false, 0},
 	{"bad port in the URI", "GET http://x:y/a HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0, "", false, 0},
+	{"empty IP literal in the URI", "GET http://[]/a HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0, "", false, 0},
 
 	// OPTIONS (RFC 9110 §9.3.7), and the asterisk form (RFC 9112 §3.2.4).
 	{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 0, OPTIONS, "*", true, 0},
