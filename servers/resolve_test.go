@@ -239,7 +239,7 @@ func TestAppendHead(t *testing.T) {
 	}
 	ErrorResponse(errMethodNotAllowed, &resp)
 	head = string(AppendHead(nil, &resp, date))
-	if !strings.Contains(head, "Allow: GET, HEAD\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
+	if !strings.Contains(head, "Allow: GET, HEAD, OPTIONS\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
 		!strings.Contains(head, "Content-Length: 19\r\n") || !strings.Contains(head, "Connection: close\r\n") {
 		t.Errorf("405 head wrong:\n%s", head)
 	}

@@ -270,6 +270,11 @@ func (s *Session) begin() {
 	x := s.x
 	x.resp = Response{KeepAlive: x.req.KeepAlive && s.keepAlive, NoBody: x.req.Method == HEAD}
 	x.index = false
+	if x.req.Method == OPTIONS && string(x.req.Path) == "*" {
+		x.resp.options(nil) // the server as a whole: no file to look for
+		s.respond()
+		return
+	}
 	rel, err := cleanPath(x.path, x.req.Path)
 	x.path = rel
 	if err != nil {
