@@ -267,9 +267,9 @@ type outcome struct {
 type outcomeKind int
 
 const (
-	accepted outcomeKind = iota
-	waits                // needs more bytes
-	ended                // nothing left
+	accepted  outcomeKind = iota
+	waits                 // needs more bytes
+	exhausted             // nothing left
 	refuses
 )
 
@@ -279,7 +279,7 @@ func (o outcome) String() string {
 		return fmt.Sprintf("accepts a request ending at %d", o.end)
 	case waits:
 		return "needs more bytes"
-	case ended:
+	case exhausted:
 		return "is done"
 	}
 	return "refuses (" + o.why + ")"
@@ -295,7 +295,7 @@ func outcomeAt(v verdict, start int) outcome {
 	}
 	switch v.end {
 	case clean:
-		return outcome{kind: ended}
+		return outcome{kind: exhausted}
 	case more:
 		return outcome{kind: waits}
 	}

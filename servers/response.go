@@ -71,7 +71,7 @@ const Allowed = "GET, HEAD, OPTIONS"
 // a missing one is 404 and a folder without its slash 301, as for GET.
 func (r *Response) options(f *File) {
 	if f != nil {
-		f.Release() // nothing of the file is sent
+		f.release() // nothing of the file is sent
 	}
 	r.File, r.Status, r.Length = nil, 204, 0
 }
