@@ -343,6 +343,11 @@ func (s *Session) found(f *File) {
 		// A folder asked for without its slash: its relative links
 		// would resolve one level too high. Send the client to the
 		// name with the slash, query kept, as nginx and net/http do.
+		// Leading slashes fold into one: "//docs/" would name the
+		// host "docs" (RFC 3986 §4.2), an open redirect.
+		for len(p) > 1 && p[1] == '/' {
+			p = p[1:]
+		}
 		x.loc = append(append(x.loc[:0], p...), '/')
 		if x.req.Query != nil {
 			x.loc = append(append(x.loc, '?'), x.req.Query...)
