@@ -58,6 +58,10 @@ type Event struct {
 	// steps (epoll_wait, accept4 before it has a connection).
 	Conn uint64 `json:"conn,omitempty"`
 	Fd   int    `json:"fd,omitempty"`
+	// Tid is the operating-system thread that took the step: always the
+	// same one for a loop, and whichever the Go runtime chose for a
+	// goroutine.
+	Tid int `json:"tid,omitempty"`
 
 	Call string        `json:"call,omitempty"`
 	N    int64         `json:"n,omitempty"`
@@ -107,7 +111,9 @@ func ReadErr(n int, err error) string {
 var units = map[string]string{
 	"epoll_wait": "ready", "poll": "ready", "io_uring_enter": "done",
 	"read": "bytes", "recv": "bytes", "write": "bytes", "writev": "bytes",
-	"send": "bytes", "sendfile": "bytes", "pread": "bytes",
+	"send": "bytes", "sendmsg": "bytes", "sendfile": "bytes", "pread": "bytes",
+	"conn.Read": "bytes", "conn.Write": "bytes",
+	"accept4": "fd", "accept": "fd", "listener.Accept": "fd",
 }
 
 // What is the middle of the readable line: what happened, without when,
@@ -118,7 +124,11 @@ func (e Event) What() string {
 	case Call:
 		return e.callText()
 	case Request:
-		return "request " + strconv.Quote(e.Text)
+		s := "request " + strconv.Quote(e.Text)
+		if e.N != 0 {
+			s += " → " + strconv.FormatInt(e.N, 10) // the status the core chose
+		}
+		return s
 	case File:
 		return "file: " + e.Text
 	case State:
@@ -151,8 +161,13 @@ func (e Event) callText() string {
 	s += " → " + e.result()
 	if e.Took > 0 {
 		verb := "blocked"
-		if units[e.Call] == "ready" || units[e.Call] == "done" {
+		switch {
+		case units[e.Call] == "ready" || units[e.Call] == "done":
 			verb = "slept"
+		case strings.Contains(e.Call, "."):
+			// A Go method such as conn.Read: its goroutine waited,
+			// parked, while its thread ran others.
+			verb = "waited"
 		}
 		s += ", " + verb + " " + Duration(e.Took)
 	}
@@ -166,7 +181,7 @@ func (e Event) result() string {
 	}
 	unit := units[e.Call]
 	switch {
-	case e.Call == "accept4" || e.Call == "accept":
+	case unit == "fd":
 		return "fd " + strconv.FormatInt(e.N, 10)
 	case e.Of > 0:
 		return fmt.Sprintf("%d of %d %s", e.N, e.Of, unit)
@@ -209,10 +224,16 @@ func (e Event) Who() string {
 //	+1.204ms  turn 3  c1 fd7  read → 78 bytes      (*loop).readRequest evloop/conn.go:261
 func (e Event) Line(start time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-10s ", "+"+strconv.FormatFloat(float64(e.Time.Sub(start))/float64(time.Millisecond), 'f', 3, 64)+"ms")
+	fmt.Fprintf(&b, "%-11s ", "+"+strconv.FormatFloat(float64(e.Time.Sub(start))/float64(time.Millisecond), 'f', 3, 64)+"ms")
+	// The second column is the loop's turn for an event loop; for the
+	// models without one, the thread, which shows the Go runtime moving
+	// goroutines between threads.
 	turn := ""
-	if e.Turn > 0 {
+	switch {
+	case e.Turn > 0:
 		turn = "turn " + strconv.FormatUint(e.Turn, 10)
+	case e.Tid > 0:
+		turn = "tid " + strconv.Itoa(e.Tid)
 	}
 	if e.Loop > 0 {
 		turn = "loop " + strconv.Itoa(e.Loop) + " " + turn

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultQueue is how many events may wait for the writer before new ones
@@ -20,15 +22,13 @@ const DefaultQueue = 4096
 // atomic load (On). Reporting never blocks: an event that finds the queue
 // full is dropped and counted (see Emit).
 //
-// A Tracer may be shared by goroutines, except for its turn and step
-// counters: Turn and Begin belong to the one goroutine that owns the
-// Tracer, the one Loop returned for it.
+// A Tracer may be shared by goroutines, except for its turn counter: Turn
+// belongs to the one goroutine that owns the Tracer Loop returned.
 type Tracer struct {
 	*sink
-	loop  int
-	turn  uint64    // this loop's turns, counted from 1
-	steps uint64    // Begin's system calls, counted from 1
-	woke  time.Time // when this turn began: epoll_wait's sleep starts here
+	loop int
+	turn uint64    // this loop's turns, counted from 1
+	woke time.Time // when this turn began: epoll_wait's sleep starts here
 }
 
 // sink is what every view of one Tracer shares: the queue, the switches,
@@ -38,6 +38,7 @@ type sink struct {
 	drops atomic.Uint64
 	on    atomic.Bool
 	conns atomic.Uint64 // connection numbers given out
+	steps atomic.Uint64 // Begin's system calls, counted from 1
 	gate  gate
 }
 
@@ -99,6 +100,7 @@ func (t *Tracer) Emit(ev Event) {
 		ev.Time = time.Now()
 	}
 	ev.Loop, ev.Turn = t.loop, t.turn
+	ev.Tid = unix.Gettid()
 	ev.Func, ev.Where = caller()
 	t.put(ev)
 }
@@ -164,9 +166,9 @@ func (t *Tracer) Begin() time.Time {
 }
 
 func (t *Tracer) begin() time.Time {
-	t.steps++
+	n := t.steps.Add(1)
 	if t.gate.held.Load() {
-		t.hold("system call", t.steps)
+		t.hold("system call", n)
 	}
 	if !t.on.Load() {
 		return time.Time{}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"serverlab/internal/model"
+	"serverlab/trace"
+)
+
+func TestTraceUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"trace", "-model", "nosuch"},
+		{"trace", "-n", "0"},
+		{"trace", "-n", "2", "-c", "3"},
+		{"trace", "-scenario", "nosuch"},
+		{"trace", "-path", "1k.bin"},
+		{"trace", "-bogus"},
+		{"trace", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines != 0 || stderr.Len() == 0 {
+			t.Errorf("%q: want a one-line error, got:\n%s", args, stderr.String())
+		}
+	}
+}
+
+// runTraceCmd runs `serverlab trace -json` with args and returns its events.
+func runTraceCmd(t *testing.T, args ...string) []trace.Event {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"trace", "-json"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("trace %q: %v\n%s", args, err, stderr.String())
+	}
+	var evs []trace.Event
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		var ev trace.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) == 0 || evs[0].Kind != trace.On {
+		t.Fatalf("trace %q: want the On event first, got %d events", args, len(evs))
+	}
+	return evs
+}
+
+// The calls that read a request and write an answer, in every model.
+func isRead(ev trace.Event) bool {
+	return ev.Kind == trace.Call && (ev.Call == "read" || ev.Call == "conn.Read") && ev.N > 0
+}
+
+func isWrite(ev trace.Event) bool {
+	switch ev.Call {
+	case "writev", "write", "sendfile", "sendmsg", "conn.Write":
+		return ev.Kind == trace.Call && ev.N > 0
+	}
+	return false
+}
+
+func isAccept(ev trace.Event) bool {
+	return ev.Kind == trace.Call && (ev.Call == "accept4" || ev.Call == "listener.Accept") && ev.Err == ""
+}
+
+// checkStory checks each connection's story in a trace: accepted before
+// anything else happens to it; every request read before it is parsed,
+// parsed before its answer is written, and answered before the next
+// request is read (pipelined: before the next is parsed); closed last.
+// It returns the requests it found.
+func checkStory(t *testing.T, evs []trace.Event, pipelined bool) int {
+	t.Helper()
+	type story struct {
+		accepted, closed bool
+		read, wrote      bool // since the last request
+		requests         int
+	}
+	conns := map[uint64]*story{}
+	acceptedFds := map[int]int{} // fd -> accepts not yet claimed by a connection
+	var dump strings.Builder
+	for _, ev := range evs {
+		fmt.Fprintln(&dump, ev.Line(evs[0].Time))
+		if isAccept(ev) {
+			acceptedFds[int(ev.N)]++
+			if ev.Conn == 0 {
+				continue
+			}
+		}
+		if ev.Conn == 0 {
+			continue
+		}
+		s := conns[ev.Conn]
+		if s == nil {
+			if acceptedFds[ev.Fd] == 0 {
+				t.Errorf("connection %d (fd %d): %q before its accept", ev.Conn, ev.Fd, ev.What())
+			}
+			acceptedFds[ev.Fd]--
+			s = &story{accepted: true}
+			conns[ev.Conn] = s
+		}
+		if s.closed {
+			t.Errorf("connection %d: %q after its close", ev.Conn, ev.What())
+		}
+		switch {
+		case isRead(ev):
+			if s.requests > 0 && !s.wrote && !pipelined {
+				t.Errorf("connection %d: a read before request %d was answered", ev.Conn, s.requests)
+			}
+			s.read = true
+		case ev.Kind == trace.Request:
+			if !s.read && !pipelined {
+				t.Errorf("connection %d: request %d parsed before any read", ev.Conn, s.requests+1)
+			}
+			if s.requests > 0 && !s.wrote {
+				t.Errorf("connection %d: request %d parsed before request %d was answered", ev.Conn, s.requests+1, s.requests)
+			}
+			if ev.Text != "GET /1k.bin HTTP/1.1" || ev.N != 200 {
+				t.Errorf("connection %d: request %q → %d, want GET /1k.bin HTTP/1.1 → 200", ev.Conn, ev.Text, ev.N)
+			}
+			s.requests++
+			s.read, s.wrote = false, false
+		case isWrite(ev):
+			if s.requests == 0 {
+				t.Errorf("connection %d: a write before any request", ev.Conn)
+			}
+			s.wrote = true
+		case ev.Kind == trace.Call && (ev.Call == "close" || ev.Call == "conn.Close"):
+			s.closed = true
+		}
+	}
+	total := 0
+	for id, s := range conns {
+		if !s.closed {
+			t.Errorf("connection %d never closed", id)
+		}
+		if s.requests > 0 && !s.wrote {
+			t.Errorf("connection %d: last request never answered", id)
+		}
+		total += s.requests
+	}
+	if t.Failed() {
+		t.Logf("the trace:\n%s", dump.String())
+	}
+	return total
+}
+
+func TestTraceEveryModel(t *testing.T) {
+	for _, name := range model.Names() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			evs := runTraceCmd(t, "-model", name, "-n", "4", "-c", "2")
+			if got := checkStory(t, evs, false); got != 4 {
+				t.Errorf("%d requests in the trace, want 4", got)
+			}
+			for _, ev := range evs[1:] {
+				if ev.Where == "" || !strings.Contains(ev.Where, ".go:") {
+					t.Errorf("%q has no code location", ev.What())
+					break
+				}
+			}
+		})
+	}
+}
+
+func TestTracePipelined(t *testing.T) {
+	evs := runTraceCmd(t, "-model", "evloop", "-n", "2", "-c", "1", "-pipeline")
+	if got := checkStory(t, evs, true); got != 2 {
+		t.Errorf("%d requests in the trace, want 2", got)
+	}
+	// Both requests came in one read, so the loop answered the second
+	// without another read: the lesson of pipelining.
+	reads := 0
+	for _, ev := range evs {
+		if isRead(ev) {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("%d reads with data, want 1 for two pipelined requests", reads)
+	}
+}
+
+// evloop's own story: its turns count up, each begins with epoll_wait, and
+// its states move as its state machine says.
+func TestTraceEvloopTurnsAndStates(t *testing.T) {
+	evs := runTraceCmd(t, "-model", "evloop", "-n", "1")
+	var lastTurn uint64
+	states := map[string]bool{}
+	for _, ev := range evs[1:] {
+		if ev.Turn < lastTurn {
+			t.Errorf("turn %d after turn %d", ev.Turn, lastTurn)
+		}
+		if ev.Turn > lastTurn && ev.Call != "epoll_wait" {
+			t.Errorf("turn %d begins with %q, want epoll_wait", ev.Turn, ev.What())
+		}
+		lastTurn = ev.Turn
+		if ev.Kind == trace.State {
+			states[ev.From+"→"+ev.To] = true
+		}
+	}
+	for _, want := range []string{"readingRequest→fetchingFile", "fetchingFile→writingHead", "writingHead→writingBody", "writingBody→readingRequest"} {
+		if !states[want] {
+			t.Errorf("no %s in the trace (have %v)", want, states)
+		}
+	}
+}
