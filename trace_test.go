@@ -5,9 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"serverlab/internal/model"
 	"serverlab/trace"
@@ -213,5 +217,62 @@ func TestTraceEvloopTurnsAndStates(t *testing.T) {
 		if !states[want] {
 			t.Errorf("no %s in the trace (have %v)", want, states)
 		}
+	}
+}
+
+// A parent that stops reading its trace cannot slow the server down, let
+// alone stop it: the model serves every request, and the events that did not
+// fit are dropped and counted, and the count reaches the parent when it
+// reads again.
+func TestTraceReaderReadsNothing(t *testing.T) {
+	for _, model := range modelNames() {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			remote, child, err := trace.Pair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer remote.Close()
+			_, addr, _ := startServe(t, []*os.File{child}, "-model", model, "-trace-fd", "3")
+			child.Close()
+			remote.Send(trace.CmdStart)
+			remote.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if ev, err := remote.Next(); err != nil || ev.Kind != trace.On {
+				t.Fatalf("first event %+v, %v: want On", ev, err)
+			}
+			// From here on, nobody reads the trace. Thousands of requests
+			// make tens of thousands of events, far more than the queue
+			// and the socket's buffers hold.
+			const requests = 3000
+			c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			r := bufio.NewReader(c)
+			for i := range requests {
+				if _, err := io.WriteString(c, request("/1k.bin", false)); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				if err := readResponse(r); err != nil {
+					t.Fatalf("response %d: %v (the server is stuck behind its trace?)", i, err)
+				}
+			}
+			// Now read the trace again: somewhere in it, the hole is
+			// reported.
+			var dropped int64
+			for dropped == 0 {
+				remote.SetReadDeadline(time.Now().Add(10 * time.Second))
+				ev, err := remote.Next()
+				if err != nil {
+					t.Fatalf("no Drop event in the trace: %v", err)
+				}
+				if ev.Kind == trace.Drop {
+					dropped = ev.N
+				}
+			}
+			t.Logf("%s: %d requests served; events dropped: %d (the first report)", model, requests, dropped)
+		})
 	}
 }

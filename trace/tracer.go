@@ -96,6 +96,11 @@ func (t *Tracer) Emit(ev Event) {
 	if !t.On() {
 		return
 	}
+	if len(t.queue) == cap(t.queue) {
+		// Full: drop it now, before paying for its location.
+		t.drops.Add(1)
+		return
+	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
