@@ -206,6 +206,15 @@ func Duration(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
 }
 
+// since is the time column: "+1.204ms" within the first second, to the
+// microsecond, then "+12.345678s".
+func since(d time.Duration) string {
+	if d < time.Second {
+		return "+" + strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + "ms"
+	}
+	return "+" + strconv.FormatFloat(d.Seconds(), 'f', 6, 64) + "s"
+}
+
 // Who is the readable line's connection column: "c2 fd8", "fd8" for a
 // descriptor not yet a connection, "" for the loop itself.
 func (e Event) Who() string {
@@ -224,7 +233,7 @@ func (e Event) Who() string {
 //	+1.204ms  turn 3  c1 fd7  read → 78 bytes      (*loop).readRequest evloop/conn.go:261
 func (e Event) Line(start time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-11s ", "+"+strconv.FormatFloat(float64(e.Time.Sub(start))/float64(time.Millisecond), 'f', 3, 64)+"ms")
+	fmt.Fprintf(&b, "%-11s ", since(e.Time.Sub(start)))
 	// The second column is the loop's turn for an event loop; for the
 	// models without one, the thread, which shows the Go runtime moving
 	// goroutines between threads.
