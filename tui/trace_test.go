@@ -164,11 +164,11 @@ func TestEndToEndSlowMotion(t *testing.T) {
 	bin := e2eBinary(t)
 	p := newPane(t, 160, 45, bin+" tui -scenario baseline; echo TUI-EXIT=$?; sleep 60")
 	p.waitScreen("the servers to listen", 30*time.Second, func(s string) bool {
-		return strings.Count(s, "listening") >= 1 && strings.Contains(s, "evloop")
+		return strings.Count(s, "● UP") == 3
 	})
 	// Focus evloop, the third server, and open its trace.
 	p.tmux("send-keys", "-t", "e2e", "Tab", "Tab")
-	p.waitScreen("evloop focused", 10*time.Second, func(s string) bool { return strings.Contains(s, "▶ evloop") })
+	p.waitScreen("evloop focused", 10*time.Second, func(s string) bool { return strings.Contains(s, "▶ evloop  ●") })
 	p.tmux("send-keys", "-t", "e2e", "t")
 	p.waitScreen("evloop's steps in the pane", 20*time.Second, func(s string) bool {
 		return strings.Contains(s, "trace · evloop") && strings.Contains(s, "evloop/conn.go:")
