@@ -225,15 +225,15 @@ func TestTraceEvloopTurnsAndStates(t *testing.T) {
 // fit are dropped and counted, and the count reaches the parent when it
 // reads again.
 func TestTraceReaderReadsNothing(t *testing.T) {
-	for _, model := range modelNames() {
-		t.Run(model, func(t *testing.T) {
+	for _, name := range model.Names() {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			remote, child, err := trace.Pair()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer remote.Close()
-			_, addr, _ := startServe(t, []*os.File{child}, "-model", model, "-trace-fd", "3")
+			_, addr, _ := startServe(t, []*os.File{child}, "-model", name, "-trace-fd", "3")
 			child.Close()
 			remote.Send(trace.CmdStart)
 			remote.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -255,7 +255,7 @@ func TestTraceReaderReadsNothing(t *testing.T) {
 				if _, err := io.WriteString(c, request("/1k.bin", false)); err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
-				if err := readResponse(r); err != nil {
+				if _, err := readResponse(r); err != nil {
 					t.Fatalf("response %d: %v (the server is stuck behind its trace?)", i, err)
 				}
 			}
@@ -272,7 +272,7 @@ func TestTraceReaderReadsNothing(t *testing.T) {
 					dropped = ev.N
 				}
 			}
-			t.Logf("%s: %d requests served; events dropped: %d (the first report)", model, requests, dropped)
+			t.Logf("%s: %d requests served; events dropped: %d (the first report)", name, requests, dropped)
 		})
 	}
 }
