@@ -208,6 +208,7 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	}
 	return reason
 }
+
 // openTrace starts the trace channel on descriptor fd: the tracer is off
 // until the parent says "start". A broken channel only ends the trace,
 // never the server.

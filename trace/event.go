@@ -13,7 +13,7 @@ import (
 // Kind says what an Event reports.
 type Kind string
 
-// The kinds of event. A model reports the first six; the tracer itself
+// The kinds of event. A model reports the first seven; the tracer itself
 // reports the last four, about the trace rather than the server.
 const (
 	// Call is a system call and its result: Call names it, N is what it
@@ -22,6 +22,8 @@ const (
 	Call Kind = "call"
 	// Request is a request parsed by the core: Text is its request line.
 	Request Kind = "request"
+	// Answer is the answer the core decided: Text says it, N is its status.
+	Answer Kind = "answer"
 	// File is a step of the file I/O the core asked for: Text says which
 	// (an open, a cache hit, a read of so many bytes at an offset).
 	File Kind = "file"
@@ -112,7 +114,7 @@ var units = map[string]string{
 	"epoll_wait": "ready", "poll": "ready", "io_uring_enter": "done",
 	"read": "bytes", "recv": "bytes", "write": "bytes", "writev": "bytes",
 	"send": "bytes", "sendmsg": "bytes", "sendfile": "bytes", "pread": "bytes",
-	"conn.Read": "bytes", "conn.Write": "bytes",
+	"conn.Read": "bytes", "conn.Write": "bytes", "raw.Write(sendfile)": "bytes",
 	"accept4": "fd", "accept": "fd", "listener.Accept": "fd",
 }
 
@@ -129,6 +131,8 @@ func (e Event) What() string {
 			s += " → " + strconv.FormatInt(e.N, 10) // the status the core chose
 		}
 		return s
+	case Answer:
+		return "answer " + e.Text
 	case File:
 		return "file: " + e.Text
 	case State:

@@ -143,6 +143,24 @@ func (t *Tracer) nextTurn() {
 	}
 }
 
+// Accepted reports an accept (call: "accept4", "listener.Accept"): the new
+// connection's descriptor, or the error, and how long the server waited
+// for it since began (from Begin).
+func (t *Tracer) Accepted(call string, fd int, err error, began time.Time) {
+	if t != nil && t.on.Load() {
+		t.Emit(Event{Kind: Call, Call: call, N: int64(fd), Err: Errno(err), Took: Since(began)})
+	}
+}
+
+// Since is how long ago began was, or 0 if began is zero (Begin's answer
+// when tracing is off).
+func Since(began time.Time) time.Duration {
+	if began.IsZero() {
+		return 0
+	}
+	return time.Since(began)
+}
+
 // Wait reports the poller's wait that began this turn (epoll_wait, poll,
 // io_uring_enter): how many descriptors or completions were ready, and how
 // long it slept since Turn.
@@ -257,9 +275,10 @@ func (g *gate) pass() {
 }
 
 // caller finds where the model reported from: the first frame outside this
-// package and outside any function whose name begins with "trace", so that a
-// model may wrap its hooks in small helpers (traceCall, say) and still have
-// its events point at the step that called them.
+// package and outside any function or type whose name begins with "trace",
+// so that a model may wrap its hooks in small helpers (traceCall, say, or
+// a tracedSocket) and still have its events point at the step that called
+// them.
 func caller() (fn, where string) {
 	var pcs [8]uintptr
 	n := runtime.Callers(3, pcs[:]) // skip Callers, caller, Emit
@@ -267,7 +286,7 @@ func caller() (fn, where string) {
 	for {
 		f, more := frames.Next()
 		pkg, name := splitFunc(f.Function)
-		if pkg != "serverlab/trace" && !strings.HasPrefix(name, "trace") &&
+		if pkg != "serverlab/trace" && !strings.HasPrefix(strings.TrimLeft(name, "(*"), "trace") &&
 			!strings.Contains(name, ".trace") {
 			return name, sourcePath(f.File, f.Line)
 		}
