@@ -26,7 +26,7 @@ import (
 type traceFlags struct {
 	model, scenario, root, path string
 	n, c                        int
-	json, pipeline              bool
+	json, pipeline, pseudocode  bool
 	slow                        bool // one slow client besides (the slow-client scenario)
 	close                       bool // a connection per request (the churn scenario)
 	serveArgs                   []string
@@ -42,6 +42,7 @@ func parseTraceFlags(args []string, stdout io.Writer) (*traceFlags, error) {
 	fs.StringVar(&f.scenario, "scenario", "baseline", "a bench scenario: its file and server flags; slow-client adds a slow client, churn a connection per request")
 	fs.BoolVar(&f.json, "json", false, "print each event as one JSON object per line")
 	fs.BoolVar(&f.pipeline, "pipeline", false, "send each connection's requests all at once, without waiting for answers")
+	fs.BoolVar(&f.pseudocode, "pseudocode", false, "print each event beside the line of lesson 00's loop it carries out")
 	fs.StringVar(&f.path, "path", "", "file to ask for (default: the scenario's, or /1k.bin)")
 	fs.StringVar(&f.root, "root", "", "folder to serve (default: the built-in demo site)")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +58,12 @@ func parseTraceFlags(args []string, stdout io.Writer) (*traceFlags, error) {
 	}
 	if !model.Known(f.model) {
 		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(model.Names(), ", "))
+	}
+	if f.pseudocode && f.json {
+		return nil, errors.New("-pseudocode and -json: choose one")
+	}
+	if _, ok := pseudocode[f.model]; f.pseudocode && !ok {
+		return nil, fmt.Errorf("-pseudocode: lesson 00 has no loop for %s", f.model)
 	}
 	if f.n < 1 || f.c < 1 || f.c > f.n || f.n > 1000 {
 		return nil, errors.New("-n must be 1 to 1000, and -c from 1 to -n")
@@ -118,6 +125,9 @@ func traceRun(f *traceFlags, stdout, stderr io.Writer) error {
 	defer srv.Stop(5 * time.Second)
 
 	out := newTracePrinter(stdout, f.json)
+	if f.pseudocode {
+		out.beside, _ = newBesidePrinter(out.w, f.model) // the flag was checked
+	}
 	events := make(chan trace.Event, 256)
 	go func() {
 		defer close(events)
@@ -393,6 +403,7 @@ type tracePrinter struct {
 	enc            *json.Encoder
 	start          time.Time
 	count, dropped int64
+	beside         *besidePrinter // -pseudocode
 }
 
 func newTracePrinter(w io.Writer, asJSON bool) *tracePrinter {
@@ -411,6 +422,10 @@ func (p *tracePrinter) header(f *traceFlags) {
 	}
 	fmt.Fprintf(p.w, "# serverlab trace: %s serving %d × GET %s over %d connection(s), %s%s\n",
 		f.model, f.n, f.path, f.c, how, extra)
+	if p.beside != nil {
+		p.beside.header(f.model)
+		return
+	}
 	fmt.Fprintf(p.w, "%-11s %-9s %-9s %-52s %s\n", "# time", "turn/tid", "conn", "step → result", "where")
 }
 
@@ -419,9 +434,12 @@ func (p *tracePrinter) print(ev trace.Event) {
 	if ev.Kind == trace.Drop {
 		p.dropped += ev.N
 	}
-	if p.json {
+	switch {
+	case p.json:
 		p.enc.Encode(ev)
-	} else {
+	case p.beside != nil:
+		p.beside.print(ev, p.start)
+	default:
 		fmt.Fprintln(p.w, ev.Line(p.start))
 	}
 	p.w.Flush() // line by line: a reader watching it live sees each step

@@ -273,3 +273,27 @@ func TestTraceReaderReadsNothing(t *testing.T) {
 		})
 	}
 }
+
+// Every step of every model is placed on a line of lesson 00's loop: a
+// renamed function fails here, not silently in the lesson.
+func TestTracePseudocodePlacesEveryStep(t *testing.T) {
+	for name := range pseudocode {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(binary, "trace", "-pseudocode", "-model", name, "-n", "2", "-pipeline", "-scenario", "slow-client")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) < 10 {
+				t.Fatalf("only %d lines:\n%s", len(lines), out)
+			}
+			for _, l := range lines {
+				if strings.HasPrefix(strings.TrimSpace(l), "? ") {
+					t.Errorf("a step with no line of pseudocode: %s", l)
+				}
+			}
+		})
+	}
+}

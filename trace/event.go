@@ -210,9 +210,9 @@ func Duration(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
 }
 
-// since is the time column: "+1.204ms" within the first second, to the
-// microsecond, then "+12.345678s".
-func since(d time.Duration) string {
+// Elapsed is the time column, d after the first event: "+1.204ms" within
+// the first second, to the microsecond, then "+12.345678s".
+func Elapsed(d time.Duration) string {
 	if d < time.Second {
 		return "+" + strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + "ms"
 	}
@@ -237,7 +237,7 @@ func (e Event) Who() string {
 //	+1.204ms  turn 3  c1 fd7  read → 78 bytes      (*loop).readRequest evloop/conn.go:261
 func (e Event) Line(start time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-11s ", since(e.Time.Sub(start)))
+	fmt.Fprintf(&b, "%-11s ", Elapsed(e.Time.Sub(start)))
 	// The second column is the loop's turn for an event loop; for the
 	// models without one, the thread, which shows the Go runtime moving
 	// goroutines between threads.
