@@ -162,7 +162,10 @@ func traceRun(f *traceFlags, stdout, stderr io.Writer) error {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				return errors.New("trace channel closed early: " + srv.LastStderr())
+				if crashed, _, why := srv.Crashed(); crashed {
+					return errors.New("the server died: " + why)
+				}
+				return errors.New("the server closed its trace channel early")
 			}
 			out.print(ev)
 			if isClose(ev) {
@@ -185,7 +188,7 @@ func traceRun(f *traceFlags, stdout, stderr io.Writer) error {
 	if loadErr != nil {
 		return loadErr
 	}
-	fmt.Fprintf(stderr, "serverlab trace: %d requests on %d connections answered; %d events, %d dropped\n",
+	fmt.Fprintf(stderr, "serverlab trace: %d request(s) on %d connection(s) answered; %d events, %d dropped\n",
 		f.requests(), conns, out.count, out.dropped)
 	return nil
 }
