@@ -49,22 +49,22 @@ var pseudocode = map[string][]codeLine{
 		{"for ever:", nil},
 		{"    ready = epoll_wait()", []string{"(*loop).run"}},
 		{"    for each ready descriptor:", nil},
-		{"        listener?  accept, watch them", []string{"(*loop).acceptConn", "(*loop).openConn"}},
-		{"        eventfd?   take the finished disk reads", []string{"(*loop).wakeUp", "(*loop).fileReady", "(*loop).settle"}},
-		{"        a client?  advance its state machine:", nil},
-		{"            readingRequest: read, parse", []string{"(*loop).readRequest", "readingRequest"}},
+		{"        listener?  CONNECTED: accept, watch them", []string{"(*loop).acceptConn", "(*loop).openConn"}},
+		{"        eventfd?   FILE_OPENED, FILE_READ", []string{"(*loop).wakeUp", "(*loop).fileReady", "(*loop).settle"}},
+		{"        a client?  move its state machine on:", nil},
+		{"            readingRequest: read; REQUEST_READ?", []string{"(*loop).readRequest", "readingRequest"}},
 		{"            openingFile:    open the file", []string{"(*loop).openFile", "(*loop).submit", "openingFile"}},
 		{"            fetchingFile:   fetch the file", []string{"(*loop).startFile", "fetchingFile"}},
 		{"            writingHead:    write the head", []string{"(*loop).writeHead", "writingHead"}},
 		{"            writingBody:    write the body", []string{"(*loop).writeBody", "(*loop).finishResponse", "writingBody"}},
 		{"            closing:        close", []string{"(*loop).lingerClose", "(*loop).closeConn", "closing", "closed"}},
 		{"            (waiting: tell epoll what for)", []string{"(*loop).watch", "(*loop).wait"}},
-		{"    expire the timers that are due", []string{"(*loop).expire", "(*loop).expireTimers"}},
+		{"    expire the deadlines that are due", []string{"(*loop).expire", "(*loop).expireTimers"}},
 	},
 }
 
 // codeWidth is the pseudocode column's width.
-const codeWidth = 48
+const codeWidth = 50
 
 // lineFor finds the pseudocode line that ev's function carries out, or -1.
 func lineFor(code []codeLine, ev trace.Event) int {
