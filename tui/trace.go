@@ -200,7 +200,9 @@ func (m *Model) viewTrace(w, h int) string {
 		hint = "t closes"
 	}
 	if p.dropped > 0 {
-		hint = fmt.Sprintf("⚠ %d events dropped · ", p.dropped) + hint
+		// Honest, and not alarming: at full load the server takes far
+		// more steps than a pane can show, and the rest are dropped.
+		hint = "⚠ " + fmtCount(float64(p.dropped)) + " steps dropped, too many to show · " + hint
 	}
 	lines := []string{title + "  " + st.dim.Render(hint)}
 	switch {
