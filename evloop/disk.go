@@ -109,6 +109,7 @@ func (l *loop) submitRead(c *conn, want int) state {
 // yet. Its Session gives no deadline either: the disk, not the client, is
 // what c waits for.
 func (l *loop) submit(c *conn, j diskJob) state {
+	l.traceJob(c, &j, "handed to a disk worker:")
 	c.diskBusy = true
 	l.pending++
 	l.inflight.Add(1)
@@ -165,6 +166,7 @@ func (l *loop) fileReady(j *diskJob) {
 // settle records a finished job's result in its connection.
 func (l *loop) settle(j *diskJob) {
 	c := j.conn
+	l.traceJob(c, j, "back from the disk worker:")
 	c.diskBusy = false
 	l.pending--
 	switch {
