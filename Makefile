@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/serverlab
 
-.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs bench bench-peers tools clean
+.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs traces bench bench-peers tools clean
 
 all: build
 
@@ -43,6 +43,11 @@ fuzz:
 # The annotated-source site in docs/annotated (never edit those pages by hand).
 docs:
 	$(GO) run ./docs/annotate -out docs/annotated
+
+# The traces and the slow-motion screen lesson 00b prints, made again from
+# the running code (the screen needs tmux), and filled into the lesson.
+traces: build
+	BIN=$(BIN) ./scripts/lesson-traces.sh
 
 # Every table and figure the lessons use, into docs/results: each scenario
 # against the three models, pinned, then a note of the machine they ran on.

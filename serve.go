@@ -19,16 +19,18 @@ import (
 	"serverlab/internal/model"
 	"serverlab/servers"
 	"serverlab/threaded"
+	"serverlab/trace"
 )
 
 // models maps each model's name (from package model, which a test holds
-// this map to) to its constructor. All take the same Config and give the
-// same Server interface: that is what makes them interchangeable under the
-// same tests, load and dashboard.
-var models = map[string]func(servers.Config) (servers.Server, error){
-	"blocking": blocking.New,
-	"threaded": threaded.New,
-	"evloop":   evloop.New,
+// this map to) to how it is built from the flags. All of them take the same
+// Config and give the same Server interface: that is what makes them
+// interchangeable under the same tests, load and dashboard. Each also takes
+// its own Options, from its own flags.
+var models = map[string]func(*serveFlags) (servers.Server, error){
+	"blocking": func(f *serveFlags) (servers.Server, error) { return blocking.New(f.cfg, f.blocking) },
+	"threaded": func(f *serveFlags) (servers.Server, error) { return threaded.New(f.cfg, f.threaded) },
+	"evloop":   func(f *serveFlags) (servers.Server, error) { return evloop.New(f.cfg, f.evloop) },
 }
 
 // shutdownGrace is how long responses under way may take to finish after
@@ -40,7 +42,11 @@ type serveFlags struct {
 	model, addr, root string
 	diskDelay         time.Duration
 	cfg               servers.Config
+	blocking          blocking.Options
+	threaded          threaded.Options
+	evloop            evloop.Options
 	controlFd         int
+	traceFd           int
 }
 
 func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
@@ -60,12 +66,14 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&l.IdleTimeout, "idle-timeout", 0, fmt.Sprintf("close keep-alive connections idle this long; 0 off (default %v, blocking: off)", def.IdleTimeout))
 	fs.DurationVar(&l.WriteTimeout, "write-timeout", 0, fmt.Sprintf("end a connection whose writes make no progress this long; 0 off (default %v, blocking: off)", def.WriteTimeout))
 	fs.IntVar(&l.MaxConns, "max-conns", 0, "refuse connections beyond this many open at once; 0 no cap")
-	fs.BoolVar(&f.cfg.OSThreads, "osthreads", false, "threaded: one OS thread per connection, blocking syscalls")
-	fs.IntVar(&f.cfg.Loops, "loops", 1, "evloop: number of event loops (SO_REUSEPORT)")
-	fs.StringVar(&f.cfg.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
-	fs.IntVar(&f.cfg.DiskWorkers, "disk-workers", 0, "evloop: threads that read files for the loop; 0: the loop reads itself")
+	fs.BoolVar(&f.blocking.KeepAlive, "keepalive", false, "blocking: keep connections alive between requests (default: answer, then close)")
+	fs.BoolVar(&f.threaded.OSThreads, "osthreads", false, "threaded: one OS thread per connection, blocking syscalls")
+	fs.IntVar(&f.evloop.Loops, "loops", 1, "evloop: number of event loops (SO_REUSEPORT)")
+	fs.StringVar(&f.evloop.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
+	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
 	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
+	fs.IntVar(&f.traceFd, "trace-fd", -1, "descriptor of a trace channel to a parent process (see serverlab trace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
@@ -80,10 +88,10 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	if _, ok := models[f.model]; !ok {
 		return nil, fmt.Errorf("unknown model %q (want one of %s)", f.model, strings.Join(model.Names(), ", "))
 	}
-	if f.cfg.Poller != "epoll" && f.cfg.Poller != "poll" {
-		return nil, fmt.Errorf("unknown poller %q (want epoll or poll)", f.cfg.Poller)
+	if err := f.evloop.Check(); err != nil {
+		return nil, err
 	}
-	if f.cfg.Loops < 1 || f.cfg.DiskWorkers < 0 || l.MaxConns < 0 || f.diskDelay < 0 {
+	if f.evloop.Loops < 1 || l.MaxConns < 0 || f.diskDelay < 0 {
 		return nil, errors.New("-loops must be at least 1; -disk-workers, -max-conns and -disk-delay not negative")
 	}
 	f.cfg.NoSendfile = !*sendfile
@@ -141,7 +149,10 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	defer site.Close()
 
 	f.cfg.Addr, f.cfg.Site, f.cfg.Stats = f.addr, site, servers.NewStats()
-	srv, err := models[f.model](f.cfg)
+	if f.traceFd >= 0 {
+		f.cfg.Trace = openTrace(f.traceFd, stderr)
+	}
+	srv, err := models[f.model](f)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", f.model, err)
 	}
@@ -179,6 +190,9 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s stopped: %w", f.model, err)
 	case reason = <-stop:
 	}
+	if f.cfg.Trace != nil {
+		f.cfg.Trace.Free() // a held loop could not see the shutdown
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	go func() {
@@ -193,4 +207,19 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	return reason
+}
+
+// openTrace starts the trace channel on descriptor fd: the tracer is off
+// until the parent says "start". A broken channel only ends the trace,
+// never the server.
+func openTrace(fd int, stderr io.Writer) *trace.Tracer {
+	tr := trace.New(0)
+	ch := os.NewFile(uintptr(fd), "trace")
+	go func() {
+		defer ch.Close()
+		if err := tr.Serve(ch); err != nil {
+			fmt.Fprintf(stderr, "serverlab serve: %v (tracing stopped)\n", err)
+		}
+	}()
+	return tr
 }

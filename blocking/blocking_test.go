@@ -26,7 +26,7 @@ func TestGetExactBytes(t *testing.T) {
 		{"slow disk", servers.SiteOptions{DiskDelay: time.Millisecond}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startSite(t, tc.opt, tc.edit)
+			h := startWith(t, Options{KeepAlive: true}, tc.opt, tc.edit)
 			for _, name := range []string{"1k.bin", "1m.bin", "hello.txt", "empty.txt"} {
 				c := dial(t, h.Addr)
 				c.Send(get("/" + name))
@@ -45,7 +45,7 @@ func TestGetExactBytes(t *testing.T) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	h := start(t, nil)
+	h := startKeepAlive(t, nil)
 	c := dial(t, h.Addr)
 	for _, name := range []string{"1k.bin", "hello.txt"} {
 		c.Send(get("/" + name))
@@ -61,7 +61,7 @@ func TestKeepAlive(t *testing.T) {
 }
 
 func TestPipelinedTenInOneWrite(t *testing.T) {
-	h := start(t, nil)
+	h := startKeepAlive(t, nil)
 	names := []string{"hello.txt", "1k.bin", "style.css", "64k.bin", "data.json",
 		"1k.bin", "app.js", "logo.svg", "index.html", "64k.bin"}
 	var all strings.Builder
@@ -73,6 +73,34 @@ func TestPipelinedTenInOneWrite(t *testing.T) {
 	for _, n := range names {
 		resp, body := c.Response()
 		checkBody(t, n, resp, body)
+	}
+}
+
+// TestAnswerThenClose is the default, lesson 00's first loop: every answer
+// says "Connection: close", the connection then ends with a FIN (not a
+// reset, even with requests still unread), and so a client that keeps its
+// connection open cannot hold the one loop from the next client.
+func TestAnswerThenClose(t *testing.T) {
+	h := start(t, nil)
+	c := dial(t, h.Addr)
+	c.Send(get("/1k.bin") + get("/hello.txt")) // two requests: only one is answered
+	resp, body := c.Response()
+	checkBody(t, "1k.bin", resp, body)
+	if !resp.Close {
+		t.Fatal("the answer does not say Connection: close")
+	}
+	c.ExpectEOF()
+
+	idle := dial(t, h.Addr) // a browser's spare keep-alive connection
+	idle.Send(get("/hello.txt"))
+	idle.Response()
+	other := dial(t, h.Addr)
+	other.C.SetReadDeadline(time.Now().Add(time.Second))
+	other.Send(get("/1k.bin"))
+	resp, body = other.Response()
+	checkBody(t, "1k.bin", resp, body)
+	if got := h.Stats.Snapshot().Accepted; got != 3 {
+		t.Errorf("accepted %d, want 3", got)
 	}
 }
 
@@ -89,7 +117,7 @@ func TestHalfCloseStillAnswered(t *testing.T) {
 }
 
 func TestResetMidBody(t *testing.T) {
-	h := start(t, nil)
+	h := startKeepAlive(t, nil)
 	for range 20 {
 		c := dial(t, h.Addr)
 		c.Send(get("/16m.bin"))
@@ -110,7 +138,7 @@ func TestResetMidBody(t *testing.T) {
 }
 
 func TestShutdownClosesIdleConnection(t *testing.T) {
-	h := start(t, nil)
+	h := startKeepAlive(t, nil)
 	c := dial(t, h.Addr)
 	c.Send(get("/hello.txt"))
 	c.Response()
@@ -200,7 +228,7 @@ func TestShutdownBeforeServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	srv, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()})
+	srv, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +321,7 @@ func TestHeaderTimeoutEndsSilentConnection(t *testing.T) {
 }
 
 func TestIdleTimeoutClosesKeepAlive(t *testing.T) {
-	h := start(t, func(c *servers.Config) { c.IdleTimeout = 200 * time.Millisecond })
+	h := startKeepAlive(t, func(c *servers.Config) { c.IdleTimeout = 200 * time.Millisecond })
 	c := dial(t, h.Addr)
 	c.Send(get("/hello.txt"))
 	resp, body := c.Response()

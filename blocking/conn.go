@@ -3,21 +3,22 @@ package blocking
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"serverlab/internal/sock"
 	"serverlab/servers"
+	"serverlab/trace"
 )
 
 // Body chunks. pread+write copies the file through a buffer in our memory,
 // so its chunk is that buffer's size. sendfile(2) copies inside the kernel,
 // from the page cache to the socket, and needs no buffer at all; its chunk
 // only decides how often we come back from the kernel to count the bytes
-// sent (the dashboard's throughput) and to check the write timeout. nginx's
-// sendfile_max_chunk is the same idea.
+// sent (the dashboard's throughput) and to renew the write deadline.
+// nginx's sendfile_max_chunk is the same idea.
 const (
 	copyChunk     = 64 << 10
 	sendfileChunk = 1 << 20
@@ -28,61 +29,80 @@ const (
 // honest thing left is to close the connection.
 var errFileShrank = errors.New("file shrank while being sent")
 
-// Conn serves one connection at a time, start to finish, with blocking
-// system calls. It is the inner loop of the blocking model, and exactly what
-// each OS thread runs in the threaded model's OS-thread variant (Apache's
-// worker: this same loop, once per thread). A Conn keeps its buffers from one
-// connection to the next.
+// Options are the blocking model's own knobs.
+type Options struct {
+	// KeepAlive lets a connection carry more than one request. Off (the
+	// default), every response says "Connection: close" and the loop
+	// closes the connection after it, as lesson 00's first loop does: a
+	// server that holds one connection at a time must not hold an idle
+	// one while the next client waits. On, the loop stays with its client
+	// until one side closes, which is what the crowd lesson measures.
+	KeepAlive bool
+}
+
+// Conn serves one connection at a time, start to finish, with calls that
+// wait. It is the inner loop of the blocking model, and exactly what each
+// connection's goroutine or thread runs in the threaded model: the same
+// loop, many times over. A Conn keeps its Session from one connection to
+// the next.
 //
 // Serve runs on one goroutine; CloseIdle and Kill may be called from any
 // other, which is how a server shuts down a connection it cannot otherwise
 // reach while its goroutine is asleep in the kernel.
 type Conn struct {
-	cfg  *servers.Config
-	sess *servers.Session
-	buf  []byte // the pread+write buffer; nil when bodies go by sendfile
+	sess   *servers.Session
+	cfg    *servers.Config
+	chunks *Chunks
+	raw    fdSocket // this package's socket, reused for each connection
+
+	// The connection's trace, when the server has a tracer (trace.go).
+	tr *trace.Tracer
+	id uint64       // its number in the trace
+	ts tracedSocket // its socket, reporting each call
 
 	// Shared with CloseIdle and Kill. The mutex also guarantees that they
-	// never call shutdown(2) on a descriptor closeConn has already closed,
-	// whose number the kernel may since have given to another socket.
+	// never reach a socket closeConn has already closed, whose descriptor
+	// number the kernel may since have given to another connection.
 	mu      sync.Mutex
-	fd      int  // the connection, -1 between connections
-	idle    bool // waiting for the first byte of a request
-	closing bool // shutting down: close instead of waiting for a request
-
-	// Owned by Serve's goroutine alone.
-	fresh     bool          // no response sent yet on this connection
-	idleSince time.Time     // when the connection last became idle
-	headStart time.Time     // when the current request head began
-	rcvTimeo  time.Duration // the SO_RCVTIMEO now set on fd (0: none)
+	sock    Socket // the connection; nil between connections
+	idle    bool   // waiting for the first byte of a request
+	closing bool   // shutting down: close instead of waiting for a request
 }
 
-// NewConn makes a Conn serving cfg.Site. cfg must outlive it.
-func NewConn(cfg *servers.Config) *Conn {
-	c := &Conn{cfg: cfg, sess: servers.NewSession(cfg.Site, cfg.Stats), fd: -1}
-	if !cfg.UseSendfile() {
-		c.buf = make([]byte, copyChunk)
-	}
+// NewConn makes a Conn for a server configured by cfg, which must outlive
+// it. Bodies copied through user space borrow their buffers from chunks,
+// which the server's Conns share.
+func NewConn(cfg *servers.Config, opt Options, chunks *Chunks) *Conn {
+	c := &Conn{sess: servers.NewSession(cfg), cfg: cfg, chunks: chunks}
+	c.sess.SetKeepAlive(opt.KeepAlive)
 	return c
 }
 
-// Serve serves the connection fd until it ends, then closes it. It counts
-// the close (Stats.ConnClosed); the caller counted the accept.
-//
-// This is the loop of one connection: answer every complete request already
-// received (one read may bring several, pipelined), then read for more. The
-// shared core decides what each answer is; this loop only moves bytes.
-func (c *Conn) Serve(fd int) {
-	c.open(fd)
+// ServeFd serves the connection fd, a socket in blocking mode, until it
+// ends, then closes it.
+func (c *Conn) ServeFd(fd int) {
+	c.raw = fdSocket{fd: fd}
+	// The head of a response must leave at once, not wait for Nagle's
+	// algorithm to collect more. This fails only if the client is already
+	// gone, which the first read will discover anyway.
+	sock.SetNoDelay(fd)
+	c.Serve(&c.raw)
+}
+
+// Serve is lesson 00's loop for one connection: read a request, fetch its
+// file, write the head, write the body; the next request, or close. One
+// read may bring several requests (pipelined): all are answered before the
+// next read. The shared core decides what each answer is and how long each
+// wait may last; this loop only waits and moves bytes.
+func (c *Conn) Serve(s Socket) {
+	c.open(s)
 	defer c.closeConn()
-	for {
-		for c.sess.Next(time.Now()) { // a request is in: resolve it, open its file
+	for c.readRequest() {
+		for c.sess.Next() {
+			c.traceRequest()
 			if !c.respond() {
 				return
 			}
-		}
-		if !c.readRequest() {
-			return
 		}
 	}
 }
@@ -92,111 +112,62 @@ func (c *Conn) Serve(fd int) {
 // response finishes it and closes afterwards. After CloseIdle the Conn
 // closes every connection at its first idle moment: it belongs to a server
 // that is going away.
-//
-// shutdown(SHUT_RD) is what wakes a read(2) asleep on the socket: the read
-// returns 0, end of input, as if the client had closed. Bytes the client
-// managed to send just before still come out first, so a request that
-// raced the shutdown is answered rather than lost.
 func (c *Conn) CloseIdle() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closing = true
-	if c.fd >= 0 && c.idle {
-		unix.Shutdown(c.fd, unix.SHUT_RD)
+	if c.sock != nil && c.idle {
+		c.sock.WakeRead()
 	}
 }
 
 // Kill is the hard half of a shutdown: the connection ends now, whatever it
-// is doing. shutdown(SHUT_RDWR) makes a sleeping read return 0 and a
-// sleeping write or sendfile fail with EPIPE, so Serve returns at once and
-// closes the descriptor itself.
+// is doing.
 func (c *Conn) Kill() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closing = true
-	if c.fd >= 0 {
-		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	if c.sock != nil {
+		c.sock.Kill()
 	}
 }
 
 // open starts serving a new connection.
-func (c *Conn) open(fd int) {
+func (c *Conn) open(s Socket) {
+	s = c.traced(s) // with a tracer, every call on s is reported
 	c.mu.Lock()
-	c.fd, c.idle = fd, false
+	c.sock, c.idle = s, false
 	c.mu.Unlock()
-
-	now := time.Now()
-	c.fresh, c.idleSince, c.headStart = true, now, now
-	c.rcvTimeo = 0
-	// These fail only if the client is already gone, which the first
-	// read or write will discover anyway.
-	sock.SetNoDelay(fd)
-	if wt := c.cfg.WriteTimeout; wt > 0 {
-		// SO_SNDTIMEO bounds each blocking write: if the client reads
-		// nothing for that long, the call gives up (EAGAIN, or a short
-		// count if some bytes went). Set once, it turns every send below
-		// into "no progress for WriteTimeout ends the connection".
-		tv := unix.NsecToTimeval(int64(max(wt, time.Microsecond)))
-		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	}
+	c.sess.Start(time.Now())
 }
 
-// readRequest waits for (more of) the next request with one read(2), and
-// reports whether the connection goes on. It does not: when the client
-// closes or resets it, when a timeout expires (after a 408 if a request head
-// was half-way in), or when the server is shutting down and the connection
-// is idle.
+// readRequest waits for (more of) the next request with one read, for no
+// longer than the session allows, and reports whether there is something
+// to answer. There is not when the client closes or resets the connection,
+// when an idle connection's time is up, or when the server is shutting down
+// and the connection is idle. A request head that does not arrive in time
+// is answered (a 408) the usual way.
 func (c *Conn) readRequest() bool {
 	idle := c.sess.Buffered() == 0
 	if idle && !c.setIdle(true) {
 		return false // shutting down, and no request is under way
 	}
-	var n int
-	var err error
-	for {
-		timeout, ok := c.readTimeout(idle)
-		if !ok {
-			err = unix.EAGAIN // the deadline passed before we even read
-			break
-		}
-		if err = c.setReadTimeout(timeout); err == nil {
-			n, err = unix.Read(c.fd, c.sess.ReadSpace())
-		}
-		// A signal cuts a read short with EINTR when SO_RCVTIMEO is
-		// set (signal(7): such calls are never restarted). Go's runtime
-		// sends signals to its own threads, so this is not rare.
-		if err != unix.EINTR {
-			break
-		}
-	}
+	n, err := c.sock.Read(c.sess.ReadSpace(), c.sess.Deadline())
 	if idle {
 		c.setIdle(false)
 	}
 	switch {
-	case err == nil && n > 0:
-		if idle && !c.fresh {
-			c.headStart = time.Now() // a new request head begins
-		}
-		c.sess.Received(n)
+	case n > 0:
+		c.sess.Received(n, time.Now())
 		return true
-	case err == nil:
-		// End of input: the client closed, or half-closed after its last
-		// request (every complete one has been answered), or CloseIdle
-		// shut our reading side.
-		return false
-	case err == unix.EAGAIN:
-		// SO_RCVTIMEO expired. Mid-head, the client is told why (408);
-		// an idle connection is simply closed.
-		if c.sess.Timeout(time.Now()) {
-			if c.writeHead() == nil {
-				c.sess.Done()
-			} else {
-				c.sess.Abort()
-			}
-		}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return c.sess.Expire(time.Now()) // a 408 to send, or close
+	case err == nil, errors.Is(err, io.EOF):
+		// The client closed, or half-closed after its last request (every
+		// complete one has been answered), or CloseIdle ended the wait.
 		return false
 	default: // ECONNRESET and the like: the client is gone
-		c.cfg.Stats.Error()
+		c.sess.Fail(err)
 		return false
 	}
 }
@@ -214,72 +185,41 @@ func (c *Conn) setIdle(idle bool) bool {
 	return true
 }
 
-// readTimeout is how long the next read may wait (0: for ever), or !ok if
-// the deadline has already passed, by the rules of servers.Limits.ReadDeadline.
-func (c *Conn) readTimeout(idle bool) (d time.Duration, ok bool) {
-	deadline := c.cfg.Limits.ReadDeadline(idle, c.fresh, c.idleSince, c.headStart)
-	if deadline.IsZero() {
-		return 0, true
-	}
-	d = time.Until(deadline)
-	// A timeval of zero means "no timeout": never round down to it.
-	return max(d, time.Microsecond), d > 0
-}
-
-// setReadTimeout arms SO_RCVTIMEO. The option is a timeout per call, not a
-// deadline: every read(2) may wait that long again. That is why readRequest
-// re-arms it before each read with the time that is left; we skip the
-// system call when the value is unchanged, as it is when no timeout is set.
-func (c *Conn) setReadTimeout(d time.Duration) error {
-	if d == c.rcvTimeo {
-		return nil
-	}
-	tv := unix.NsecToTimeval(int64(d))
-	if err := unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return err
-	}
-	c.rcvTimeo = d
-	return nil
-}
-
-// respond sends the response the session decided: the head, then the body.
-// It reports whether the connection stays open for another request.
+// respond answers the request the session found: fetch the file, send the
+// head, send the body. It reports whether the connection stays open for
+// another request.
 func (c *Conn) respond() bool {
+	c.fetchFile()
 	if err := c.writeHead(); err != nil {
-		c.abort(err)
+		c.sess.Fail(err)
 		return false
 	}
 	if err := c.writeBody(); err != nil {
-		c.abort(err)
+		c.sess.Fail(err)
 		return false
 	}
-	now := time.Now()
-	c.fresh = false
-	// The connection is idle from now, or, if the next request already
-	// sits in the buffer (pipelined), that request's head started now.
-	c.idleSince, c.headStart = now, now
-	return c.sess.Done()
+	if c.sess.Sent(time.Now()) {
+		return true
+	}
+	c.lingerClose()
+	return false
 }
 
-// abort gives up on a response that could not be sent in full.
-func (c *Conn) abort(err error) {
-	if errors.Is(err, unix.EAGAIN) {
-		c.cfg.Stats.Timeout() // SO_SNDTIMEO: the client read nothing for WriteTimeout
+// fetchFile performs the file steps the session asks for — open the file,
+// and for a folder, its index — here, on this thread: with a slow disk,
+// everyone waits for it.
+func (c *Conn) fetchFile() {
+	for op := c.sess.Open(); op != nil; op = c.sess.Open() {
+		c.sess.Opened(op.Do())
+		c.traceOpen(op)
 	}
-	c.sess.Abort()
+	c.traceAnswer() // no file step above: the open-file cache had it
 }
 
 // writeHead sends the response head (and, for an error, its short body).
-//
-// MSG_MORE tells TCP that more data follows at once, so it holds the head
-// back to share a packet with the first bytes of the body instead of sending
-// a small packet of headers alone (TCP_NODELAY would otherwise send it now).
 func (c *Conn) writeHead() error {
-	flags := 0
-	if f, _, _ := c.sess.Body(); f != nil {
-		flags = unix.MSG_MORE
-	}
-	if err := c.send(c.sess.Head(), flags); err != nil {
+	f, _, _ := c.sess.Body()
+	if err := c.send(c.sess.Head(), f != nil); err != nil {
 		return fmt.Errorf("write head: %w", err)
 	}
 	return nil
@@ -292,46 +232,46 @@ func (c *Conn) writeBody() error {
 	if f == nil {
 		return nil
 	}
-	if c.buf == nil {
+	if c.cfg.UseSendfile() {
 		return c.sendFile(f, off, n)
 	}
 	return c.copyFile(f, off, n)
 }
 
-// sendFile sends n bytes of f from off with sendfile(2): the kernel moves
-// them from the page cache to the socket, and they never enter our memory.
-// The call blocks until its chunk is sent, or SO_SNDTIMEO expires.
+// sendFile sends n bytes of f from off with sendfile(2).
 func (c *Conn) sendFile(f *servers.File, off, n int64) error {
 	for n > 0 {
-		sent, err := unix.Sendfile(c.fd, f.Fd(), &off, int(min(n, sendfileChunk)))
-		switch {
-		case err == unix.EINTR:
-			continue // nothing was sent; off is unchanged
-		case err != nil:
+		sent, err := c.sock.SendFile(f, off, int(min(n, sendfileChunk)), c.sess.Deadline())
+		if err != nil {
 			return fmt.Errorf("sendfile: %w", err)
-		case sent == 0:
+		}
+		if sent == 0 {
 			return errFileShrank
 		}
-		c.cfg.Stats.Sent(int64(sent))
+		c.sess.Wrote(sent, time.Now())
+		off += int64(sent)
 		n -= int64(sent)
 	}
 	return nil
 }
 
-// copyFile sends n bytes of f from off the long way round: pread(2) a chunk
-// into our buffer, write(2) it to the socket, repeat. This is the seed's
-// "fetch the file, then write it" made to fit any file in a fixed buffer,
-// and the path on which a slow disk (File.ReadAt's delay) holds everyone up.
+// copyFile sends n bytes of f from off the long way round: read a chunk
+// from the file into our buffer (File.ReadAt: pread(2), after the simulated
+// disk's delay), write it to the socket, repeat. This is lesson 00's "fetch
+// the file, then write it" made to fit any file in a fixed buffer.
 func (c *Conn) copyFile(f *servers.File, off, n int64) error {
+	bp := c.chunks.get()
+	defer c.chunks.put(bp)
+	buf := *bp
 	for n > 0 {
-		m, err := f.ReadAt(c.buf[:min(n, int64(len(c.buf)))], off)
+		m, err := f.ReadAt(buf[:min(n, int64(len(buf)))], off)
 		if err != nil {
 			return err
 		}
 		if m == 0 {
 			return errFileShrank
 		}
-		if err := c.send(c.buf[:m], 0); err != nil {
+		if err := c.send(buf[:m], false); err != nil {
 			return fmt.Errorf("write body: %w", err)
 		}
 		off += int64(m)
@@ -340,37 +280,60 @@ func (c *Conn) copyFile(f *servers.File, off, n int64) error {
 	return nil
 }
 
-// send writes all of p. A blocking write may still send only part of it
-// (a signal, or SO_SNDTIMEO expiring after some progress), so it loops.
-//
-// MSG_NOSIGNAL: writing to a connection the client has reset raises SIGPIPE,
-// whose default action kills the process. Go's runtime already ignores it
-// for sockets, but a server should not depend on who installed which
-// handler; with the flag the write simply fails with EPIPE. (sendfile(2)
-// takes no flags, and there the runtime's handler is what saves us.)
-func (c *Conn) send(p []byte, flags int) error {
+// send writes all of p, telling the session of each step of progress.
+func (c *Conn) send(p []byte, more bool) error {
 	for len(p) > 0 {
-		n, err := unix.SendmsgN(c.fd, p, nil, nil, flags|unix.MSG_NOSIGNAL)
-		if err == unix.EINTR {
-			continue
+		n, err := c.sock.Write(p, more, c.sess.Deadline())
+		if n > 0 {
+			c.sess.Wrote(n, time.Now())
 		}
 		if err != nil {
-			return err // EPIPE or ECONNRESET: the client left; EAGAIN: timeout
+			return err
 		}
-		c.cfg.Stats.Sent(int64(n))
 		p = p[n:]
 	}
 	return nil
 }
 
-// closeConn ends the connection: its session is cleared (releasing any file
-// still held) and its descriptor closed, under the mutex so that a Kill
-// cannot reach the number after it is freed.
-func (c *Conn) closeConn() {
-	c.sess.Reset()
-	c.mu.Lock()
-	unix.Close(c.fd)
-	c.fd, c.idle = -1, false
-	c.mu.Unlock()
-	c.cfg.Stats.ConnClosed()
+// lingerClose ends a connection that may still have request bytes on the
+// way, when the session says so (see servers.Session.Linger): our FIN goes
+// out after the answer, then whatever the client still sends is read and
+// thrown away, for a bounded time and amount, so that the close cannot
+// turn into a reset that destroys the answer.
+func (c *Conn) lingerClose() {
+	if !c.sess.Linger(time.Now(), c.sock.Unread()) || c.sock.CloseWrite() != nil {
+		return
+	}
+	for {
+		n, err := c.sock.Read(c.sess.ReadSpace(), c.sess.Deadline())
+		if err != nil || !c.sess.Discarded(n) {
+			return
+		}
+	}
 }
+
+// closeConn ends the connection: its session is closed (releasing any file
+// still held) and its socket closed, under the mutex so that a Kill cannot
+// reach a descriptor after it is freed.
+func (c *Conn) closeConn() {
+	c.sess.Close()
+	c.mu.Lock()
+	c.sock.Close()
+	c.sock, c.idle = nil, false
+	c.mu.Unlock()
+}
+
+// Chunks lends the buffers that bodies are copied through when sendfile is
+// off. A buffer is held only while a body is being copied, so idle
+// keep-alive connections hold none. The zero value is ready to use.
+type Chunks struct{ pool sync.Pool }
+
+func (p *Chunks) get() *[]byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, copyChunk)
+	return &b
+}
+
+func (p *Chunks) put(b *[]byte) { p.pool.Put(b) }

@@ -29,16 +29,23 @@ var (
 	cpuTime    = modeltest.CPUTime
 )
 
-// start runs a blocking server over the demo site; edit adjusts its Config.
+// start runs a blocking server over the demo site, as it runs by default:
+// it closes each connection after its answer. edit adjusts its Config.
 func start(t *testing.T, edit func(*servers.Config)) *harness {
 	t.Helper()
-	return startSite(t, servers.SiteOptions{}, edit)
+	return startWith(t, Options{}, servers.SiteOptions{}, edit)
 }
 
-// startSite is start with a choice of site options (a slow disk).
-func startSite(t *testing.T, opt servers.SiteOptions, edit func(*servers.Config)) *harness {
+// startKeepAlive runs one that keeps connections alive (serve -keepalive).
+func startKeepAlive(t *testing.T, edit func(*servers.Config)) *harness {
 	t.Helper()
-	return modeltest.Start(t, New, siteDir, opt, edit)
+	return startWith(t, Options{KeepAlive: true}, servers.SiteOptions{}, edit)
+}
+
+// startWith is start with a choice of model and site options (a slow disk).
+func startWith(t *testing.T, o Options, opt servers.SiteOptions, edit func(*servers.Config)) *harness {
+	t.Helper()
+	return modeltest.Start(t, func(cfg servers.Config) (servers.Server, error) { return New(cfg, o) }, siteDir, opt, edit)
 }
 
 // want is the exact content of a demo file.

@@ -11,31 +11,32 @@ import (
 
 // server is the blocking model: one listening socket, one Conn, one loop.
 type server struct {
-	cfg  servers.Config
-	ln   *Listener
-	conn *Conn         // the one connection being served, reused for the next
-	done chan struct{} // closed when Serve returns
+	cfg    servers.Config
+	ln     *Listener
+	conn   *Conn         // the one connection being served, reused for the next
+	chunks Chunks        // the copy buffer, when sendfile is off
+	done   chan struct{} // closed when Serve returns
 
 	mu      sync.Mutex
 	serving bool // Serve has started
 	stopped bool // Shutdown has started
 }
 
-// New makes a blocking server listening on cfg.Addr. It serves nothing until
-// Serve is called.
+// New makes a blocking server listening on cfg.Addr, with the blocking
+// model's own options. It serves nothing until Serve is called.
 //
 // cfg.MaxConns has nothing to do here: this model holds one connection at a
 // time by construction, so any cap of one or more is already met. The other
 // clients are not refused but left in the listen backlog, the kernel's queue
 // of connections that have finished their handshake and wait for accept(2);
 // each is served in its turn. Nothing is counted as refused.
-func New(cfg servers.Config) (servers.Server, error) {
+func New(cfg servers.Config, opt Options) (servers.Server, error) {
 	ln, err := Listen(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("blocking: %w", err)
 	}
 	s := &server{cfg: cfg, ln: ln, done: make(chan struct{})}
-	s.conn = NewConn(&s.cfg)
+	s.conn = NewConn(&s.cfg, opt, &s.chunks)
 	return s, nil
 }
 
@@ -51,7 +52,9 @@ func (s *server) Serve() error {
 	}
 	defer close(s.done)
 	for {
-		fd, err := s.acceptConn()
+		began := s.cfg.Trace.Begin()
+		fd, err := s.ln.Accept() // wait for a client to connect
+		s.cfg.Trace.Accepted("accept4", fd, err, began)
 		if errors.Is(err, ErrListenerStopped) {
 			return nil
 		}
@@ -59,33 +62,21 @@ func (s *server) Serve() error {
 			s.ln.Stop()
 			return err
 		}
-		s.conn.Serve(fd) // read request, fetch file, write head, write body; again or close
+		s.conn.ServeFd(fd) // read request, fetch file, write head, write body; again or close
 	}
 }
 
 // start records that Serve runs, so that Shutdown knows to wait for it. It
-// reports false if Serve should return at once.
+// reports false if Serve should return at once: called twice (an error),
+// or after Shutdown.
 func (s *server) start() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.serving:
+	if s.serving {
 		return false, errors.New("blocking: Serve called twice")
-	case s.stopped:
-		return false, nil
 	}
-	s.serving = true
-	return true, nil
-}
-
-// acceptConn waits in accept(2) for the next client.
-func (s *server) acceptConn() (int, error) {
-	fd, err := s.ln.Accept()
-	if err != nil {
-		return -1, err
-	}
-	s.cfg.Stats.ConnAccepted()
-	return fd, nil
+	s.serving = !s.stopped
+	return s.serving, nil
 }
 
 // Shutdown stops the loop. The loop is asleep in one of two places, and each

@@ -92,7 +92,7 @@ func (s *testServer) testBigFile(t *testing.T) {
 	if got := [32]byte(v.sum.Sum(nil)); got != bigSum {
 		t.Fatalf("sha256 %x, want %x", got, bigSum)
 	}
-	s.expectServes(t, c, "after 64 MiB, the same connection")
+	s.expectAnother(t, c, "after 64 MiB, the same connection")
 }
 
 // testSlowReader asks for 16 MiB from an odd offset with a small receive
@@ -132,7 +132,7 @@ func (s *testServer) testSlowReader(t *testing.T) {
 	if err := s.readBody(c, v, n, bigTimeout); err != nil {
 		t.Fatal(err)
 	}
-	s.expectServes(t, c, "after a slow read, the same connection")
+	s.expectAnother(t, c, "after a slow read, the same connection")
 }
 
 // testResets starts 50 downloads of the 64 MiB file and resets each after
@@ -165,10 +165,10 @@ func (s *testServer) testResets(t *testing.T) {
 	c := s.dial(t)
 	defer c.Close()
 	s.expectServes(t, c, "after 50 resets, a new connection")
-	// Session.Abort counts each response that could not be finished. The
+	// Session.Fail counts each response that could not be finished. The
 	// server may learn of a reset only at its next write, so wait for it.
 	if got := waitFor(func() bool { return s.stats.Snapshot().Errors-before >= 50 }); !got {
-		t.Errorf("stats count %d errors for 50 reset downloads, want at least 50 (is Session.Abort called?)",
+		t.Errorf("stats count %d errors for 50 reset downloads, want at least 50 (is Session.Fail called?)",
 			s.stats.Snapshot().Errors-before)
 	}
 }
@@ -339,15 +339,22 @@ func (s *testServer) testNetHTTP(t *testing.T) {
 					name, len(body), resp.ContentLength, len(want), st.file)
 			}
 		}
-		if i > 0 && !reused {
+		switch {
+		case s.closes && reused:
+			t.Errorf("%s (request %d): net/http reused a connection the server said it would close", name, i+1)
+		case !s.closes && i > 0 && !reused:
 			t.Errorf("%s (request %d): net/http opened a new connection instead of reusing its idle one", name, i+1)
 		}
 	}
-	if got := s.dials.Load() - dialsBefore; got != 1 {
-		t.Errorf("net/http dialled %d connections for %d requests, want 1", got, len(steps))
+	conns := int64(1)
+	if s.closes {
+		conns = int64(len(steps)) // one per answer, each closed cleanly
 	}
-	if got := s.stats.Snapshot().Accepted - acceptedBefore; got != 1 {
-		t.Errorf("the server accepted %d connections for net/http's %d requests, want 1", got, len(steps))
+	if got := s.dials.Load() - dialsBefore; got != conns {
+		t.Errorf("net/http dialled %d connections for %d requests, want %d", got, len(steps), conns)
+	}
+	if got := s.stats.Snapshot().Accepted - acceptedBefore; got != conns {
+		t.Errorf("the server accepted %d connections for net/http's %d requests, want %d", got, len(steps), conns)
 	}
 }
 

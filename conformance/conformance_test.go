@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,6 +92,7 @@ func TestConformance(t *testing.T) {
 			t.Run("50 resets mid-body, then a normal request", s.testResets)
 			t.Run("20 clients leave without reading their answers", s.testLeavers)
 			t.Run("200 concurrent clients all answered", s.testConcurrent)
+			t.Run("a second client is answered while a first keep-alive client idles", s.testSecondClient)
 			t.Run("net/http client reuses its connection", s.testNetHTTP)
 			t.Run("every connection closed and counted", s.testBalanced)
 			t.Run("shutdown finishes the response in flight", s.testShutdown)
@@ -112,16 +114,28 @@ func (s *testServer) runRow(t *testing.T, r row) {
 	}
 	c := s.dial(t)
 	sent := c.sendAsync([]byte(r.send), r.chunk, r.halfClose)
+	wants, end := r.want, r.end
+	if s.closes {
+		// A model that closes after every answer gives the first reply
+		// only, says so, and then closes, whatever the client wished.
+		wants = []reply{wants[0]}
+		if _, said := wants[0].header["Connection"]; said {
+			wants[0] = wants[0].with("Connection", "close")
+		}
+		if end == open {
+			end = closed
+		}
+	}
 	var last *response
-	for i, w := range r.want {
+	for i, w := range wants {
 		resp, err := c.read(w.head)
 		if err != nil {
 			c.Close()
-			t.Fatalf("reply %d of %d: %v", i+1, len(r.want), err)
+			t.Fatalf("reply %d of %d: %v", i+1, len(wants), err)
 		}
 		// Every reply but the last is followed by another on the same
 		// connection, so it must have announced keep-alive.
-		if i < len(r.want)-1 && resp.get("Connection") != "keep-alive" {
+		if i < len(wants)-1 && resp.get("Connection") != "keep-alive" {
 			t.Errorf("reply %d: Connection: %q, want keep-alive (more replies follow)", i+1, resp.get("Connection"))
 		}
 		for _, p := range s.check(w, resp) {
@@ -130,7 +144,6 @@ func (s *testServer) runRow(t *testing.T, r row) {
 		last = resp
 	}
 
-	end := r.end
 	if end == asSaid {
 		end = open
 		if last.get("Connection") == "close" {
@@ -169,6 +182,18 @@ func (s *testServer) runRow(t *testing.T, r row) {
 	s.expectServes(t, fresh, "a new connection")
 }
 
+// expectAnother checks what becomes of c after a long answer: it serves
+// the next request, or, for a model that closes after every answer, it is
+// closed cleanly.
+func (s *testServer) expectAnother(t *testing.T, c *client, what string) {
+	t.Helper()
+	if !s.closes {
+		s.expectServes(t, c, what)
+	} else if err := c.expectClosed(); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
 // expectServes sends the probe on c and checks the answer.
 func (s *testServer) expectServes(t *testing.T, c *client, what string) {
 	t.Helper()
@@ -191,12 +216,15 @@ func (s *testServer) expectServes(t *testing.T, c *client, what string) {
 // Satisfiable", the name RFC 9110 replaced.
 var reasons = map[int]string{
 	200: "OK",
+	204: "No Content",
 	206: "Partial Content",
+	301: "Moved Permanently",
 	304: "Not Modified",
 	400: "Bad Request",
 	403: "Forbidden",
 	404: "Not Found",
 	405: "Method Not Allowed",
+	413: "Content Too Large",
 	414: "URI Too Long",
 	416: "Range Not Satisfiable",
 	431: "Request Header Fields Too Large",
@@ -254,7 +282,13 @@ func (s *testServer) check(w reply, r *response) []string {
 	if err != nil {
 		fail("%v", err)
 	}
-	if length < 0 && r.status != 304 {
+	switch {
+	case r.status == 204:
+		// RFC 9110 §8.6: a 204 MUST NOT carry a Content-Length.
+		if length >= 0 {
+			fail("a 204 with a Content-Length")
+		}
+	case length < 0 && r.status != 304:
 		fail("no Content-Length")
 	}
 
@@ -289,6 +323,15 @@ func (s *testServer) check(w reply, r *response) []string {
 		want("Content-Type", mimeOf(w.file))
 		want("Last-Modified", lastModified)
 		want("Accept-Ranges", "bytes")
+	case 204:
+		// The answer to OPTIONS: what may be done here, and no body.
+		want("Allow", allowed)
+	case 301:
+		// A redirect names a path on this server: one leading slash.
+		// "//name/" would send a browser to the host "name".
+		if loc := r.get("Location"); !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+			fail("Location %q is not a path on this server", loc)
+		}
 	case 304:
 		// No body (the reader took none; the next request on the
 		// connection proves none was sent), and the validator again.
@@ -314,7 +357,7 @@ func (s *testServer) check(w reply, r *response) []string {
 			}
 		}
 		if r.status == 405 {
-			want("Allow", "GET, HEAD")
+			want("Allow", allowed)
 		}
 	}
 	for name, value := range w.header {

@@ -14,24 +14,34 @@ import (
 // Every model also runs once without sendfile(2), because the pread+write
 // path that replaces it is a different piece of code in each.
 var variants = []variant{
-	{name: "blocking", new: blocking.New, serial: true},
-	{name: "blocking-nosendfile", new: blocking.New, serial: true,
-		tune: func(c *servers.Config) { c.NoSendfile = true }},
-	{name: "threaded", new: threaded.New, limits: protected},
-	{name: "threaded-nosendfile", new: threaded.New, limits: protected,
-		tune: func(c *servers.Config) { c.NoSendfile = true }},
-	{name: "threaded-osthreads", new: threaded.New, limits: protected,
-		tune: func(c *servers.Config) { c.OSThreads = true }},
-	{name: "evloop", new: evloop.New, limits: protected},
-	{name: "evloop-loops2", new: evloop.New, limits: protected,
-		tune: func(c *servers.Config) { c.Loops = 2 }},
-	{name: "evloop-poll", new: evloop.New, limits: protected,
-		tune: func(c *servers.Config) { c.Poller = "poll" }},
-	{name: "evloop-diskworkers4", new: evloop.New, limits: protected, diskDelay: diskDelay,
-		tune: func(c *servers.Config) { c.DiskWorkers = 4 }},
-	{name: "evloop-nosendfile", new: evloop.New, limits: protected,
-		tune: func(c *servers.Config) { c.NoSendfile = true }},
+	{name: "blocking", new: blockingWith(blocking.Options{}), serial: true, closes: true},
+	{name: "blocking-keepalive", new: blockingWith(blocking.Options{KeepAlive: true}), serial: true},
+	{name: "blocking-keepalive-nosendfile", new: blockingWith(blocking.Options{KeepAlive: true}), serial: true,
+		tune: noSendfile},
+	{name: "threaded", new: threadedWith(threaded.Options{}), limits: protected},
+	{name: "threaded-nosendfile", new: threadedWith(threaded.Options{}), limits: protected, tune: noSendfile},
+	{name: "threaded-osthreads", new: threadedWith(threaded.Options{OSThreads: true}), limits: protected},
+	{name: "evloop", new: evloopWith(evloop.Options{}), limits: protected},
+	{name: "evloop-loops2", new: evloopWith(evloop.Options{Loops: 2}), limits: protected},
+	{name: "evloop-poll", new: evloopWith(evloop.Options{Poller: "poll"}), limits: protected},
+	{name: "evloop-diskworkers4", new: evloopWith(evloop.Options{DiskWorkers: 4}), limits: protected, diskDelay: diskDelay},
+	{name: "evloop-nosendfile", new: evloopWith(evloop.Options{}), limits: protected, tune: noSendfile},
 }
+
+// The constructors, each model with its own options.
+func blockingWith(o blocking.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return blocking.New(c, o) }
+}
+
+func threadedWith(o threaded.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return threaded.New(c, o) }
+}
+
+func evloopWith(o evloop.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return evloop.New(c, o) }
+}
+
+func noSendfile(c *servers.Config) { c.NoSendfile = true }
 
 // variant is one server to run the suite against: a model and its flags.
 type variant struct {
@@ -46,6 +56,9 @@ type variant struct {
 	// serial marks a model that serves one connection at a time, which
 	// cannot hold an idle connection while it serves another.
 	serial bool
+	// closes marks a model that ends every connection after one answer
+	// (blocking's default: "Connection: close" on every response).
+	closes bool
 }
 
 // protected are the limits `serverlab serve` gives the threaded and evloop

@@ -1,14 +1,20 @@
 package evloop
 
 import (
+	"errors"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"serverlab/internal/sock"
 	"serverlab/servers"
 )
 
-// state is where a connection is in the seed's third loop. A blocking
+// errFileShrank ends a response whose file got shorter while it was being
+// sent: the promised Content-Length can no longer be kept.
+var errFileShrank = errors.New("file shrank while being sent")
+
+// state is where a connection is in lesson 00's third loop. A blocking
 // server keeps this in its program counter — "I am on the line that writes
 // the head" — and its thread waits there. An event loop serves thousands of
 // connections with one thread, so each connection must write down where it
@@ -18,6 +24,9 @@ type state uint8
 const (
 	// readingRequest: waiting for (the rest of) a request head.
 	readingRequest state = iota
+	// openingFile: opening the file the core named (at once, or by a
+	// disk worker while the connection waits), and for a folder its index.
+	openingFile
 	// fetchingFile: reading the next piece of the body from disk (at
 	// once, or by a disk worker while the connection waits).
 	fetchingFile
@@ -39,6 +48,8 @@ func (s state) String() string {
 	switch s {
 	case readingRequest:
 		return "readingRequest"
+	case openingFile:
+		return "openingFile"
 	case fetchingFile:
 		return "fetchingFile"
 	case writingHead:
@@ -72,18 +83,21 @@ const (
 
 // conn is one client connection: its socket, its protocol state (the
 // Session) and where it is in sending a response. Conns are pooled by the
-// loop, with their Sessions and buffers, so a new connection — and, above
-// all, a new request on a kept-alive one — allocates nothing.
+// loop, with their Sessions, so a new connection — and, above all, a new
+// request on a kept-alive one — allocates nothing.
 type conn struct {
 	fd    int
+	id    uint64 // the connection's number in a trace (0 when not tracing)
 	state state
+	sess  *servers.Session // kept with the conn from one connection to the next
 
-	// work is what the connection needs only while a request is arriving
-	// or being answered. An idle keep-alive connection gives it back to
-	// the loop's pool (see readRequest) and keeps just this struct: that
-	// is why ten thousand idle connections cost an event loop so little.
-	// Embedded, so that c.sess, c.head and the rest read naturally.
-	*work
+	// out is the response on its way out, or nil: a connection holds one
+	// only while it answers. An idle keep-alive connection gives it back
+	// to the loop's pool, as its Session gives back its input buffer (see
+	// readRequest), and keeps just this struct and the Session's clocks:
+	// that is why ten thousand idle connections cost an event loop so
+	// little.
+	out *outgoing
 
 	// What the poller watches this socket for. Only changed when the
 	// connection has to wait for something else than before, so that a
@@ -96,30 +110,22 @@ type conn struct {
 	canRead bool
 
 	budget   int  // bytes left to send this turn (see advance)
-	diskBusy bool // a disk worker is reading into buf
-	doomed   bool // closed while diskBusy: close when the read is back
+	diskBusy bool // a disk worker is opening or reading for c
+	doomed   bool // closed while diskBusy: close when the worker is back
 	shutWr   bool // closing: our FIN is out
 
-	// The clocks of the limits (timer.go): what the connection is waiting
-	// for, and since when.
-	timer       timerKind
-	deadline    time.Time
-	alarm       time.Time
-	heapIdx     int
-	fresh       bool      // no response sent yet
-	idleSince   time.Time // when the connection last became idle
-	headStart   time.Time // when the current request head began
-	lingerSince time.Time // when the closing state began
+	// The connection's place in the loop's timer heap (timer.go), at the
+	// deadline its Session gives for the present wait.
+	timerOn bool
+	alarm   time.Time
+	heapIdx int
 }
 
-// work is a connection's protocol state and the response in progress.
-type work struct {
-	sess *servers.Session
-
-	// The response in progress. The head is sent from headOff; the file
-	// from off (the next byte to read or sendfile) to end; buf[cs:ce] is
-	// file data read but not yet sent. Every partial write just moves one
-	// of these, and the next writable event resumes from there.
+// outgoing is a response in progress. The head is sent from headOff; the
+// file from off (the next byte to read or sendfile) to end; buf[cs:ce] is
+// file data read but not yet sent. Every partial write just moves one of
+// these, and the next writable event resumes from there.
+type outgoing struct {
 	head        []byte
 	headOff     int
 	file        *servers.File
@@ -128,8 +134,6 @@ type work struct {
 	buf         []byte // a chunk from the loop's pool while the response needs one
 	cs, ce      int
 	fileShort   bool // the file ended before the response did
-
-	progressAt time.Time // when the response last made progress
 }
 
 // advance runs c's state machine as far as it can go without waiting: it is
@@ -137,7 +141,8 @@ type work struct {
 // c's timer fires. Every transition of the machine is here:
 //
 //	state           step            next
-//	readingRequest  readRequest     fetchingFile (a whole request is in)
+//	readingRequest  readRequest     openingFile (a whole request is in)
+//	openingFile     openFile        fetchingFile (the file is open)
 //	fetchingFile    startFile       writingHead, or writingBody (next chunk)
 //	writingHead     writeHead       writingBody
 //	writingBody     writeBody       fetchingFile (next chunk),
@@ -155,6 +160,8 @@ func (l *loop) advance(c *conn) {
 		switch c.state {
 		case readingRequest:
 			next = l.readRequest(c)
+		case openingFile:
+			next = l.openFile(c)
 		case fetchingFile:
 			next = l.startFile(c)
 		case writingHead:
@@ -163,6 +170,9 @@ func (l *loop) advance(c *conn) {
 			next = l.writeBody(c)
 		case closing:
 			next = l.lingerClose(c)
+		}
+		if next != c.state {
+			l.traceState(c, c.state, next)
 		}
 		if next == closed {
 			l.closeConn(c)
@@ -176,13 +186,13 @@ func (l *loop) advance(c *conn) {
 }
 
 // wait makes c wait for its socket to become ready for ev (nothing, when
-// ev is 0), bounded by a timer of kind k, and returns c's state unchanged —
-// or closed, if the poller refused.
-func (l *loop) wait(c *conn, ev events, k timerKind) state {
+// ev is 0), no later than its Session's deadline, and returns c's state
+// unchanged — or closed, if the poller refused.
+func (l *loop) wait(c *conn, ev events) state {
 	if !l.watch(c, ev) {
 		return closed
 	}
-	l.setTimer(c, k, l.deadlineOf(c, k))
+	l.setTimer(c, c.sess.Deadline())
 	return c.state
 }
 
@@ -197,12 +207,15 @@ func (l *loop) watch(c *conn, ev events) bool {
 		if c.registered {
 			err = l.poller.del(c.fd)
 			c.registered = false
+			l.traceWatch(c, "DEL", ev, err)
 		}
 	case !c.registered:
 		err = l.poller.add(c.fd, ev)
 		c.registered = err == nil
+		l.traceWatch(c, "ADD", ev, err)
 	case ev != c.watching:
 		err = l.poller.mod(c.fd, ev)
+		l.traceWatch(c, "MOD", ev, err)
 	}
 	c.watching = ev
 	return err == nil
@@ -212,95 +225,100 @@ func (l *loop) watch(c *conn, ev events) bool {
 // buffered (one that was pipelined behind the last), or read more bytes of
 // one when the socket has some.
 func (l *loop) readRequest(c *conn) state {
-	if c.work == nil {
-		if !c.canRead {
-			return l.waitForRequest(c)
-		}
-		l.takeWork(c) // bytes are arriving: now it needs one
-	}
 	for {
-		if c.sess.Next(l.now) {
-			l.beginResponse(c)
-			return fetchingFile
+		if c.sess.Next() { // a request is in, or a 408 is due
+			l.traceRequest(c)
+			l.stopTimer(c)
+			return openingFile
 		}
 		if !c.canRead {
 			// Nothing more to read for now. An idle connection gives
-			// its work, Session and 32 KiB input buffer included,
-			// back while it waits. One with part of a request keeps
-			// it, but not an empty buffer.
-			if c.sess.Idle() {
-				l.putWork(c)
-			} else {
-				c.sess.Shrink()
-			}
+			// its input buffer back while it waits (one with part of
+			// a request keeps it).
+			c.sess.Shrink()
 			return l.waitForRequest(c)
 		}
 		// Level-triggered: one read per readiness report is enough. If
 		// more is waiting, the next epoll_wait says so again.
 		c.canRead = false
 		n, err := unix.Read(c.fd, c.sess.ReadSpace())
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			return l.waitForRequest(c) // a stale report: nothing to read after all
-		case err != nil || n == 0:
-			// A reset, or the client closed. A client that only
-			// half-closed after its request has already had every
-			// answer: requests are answered before the next read.
+		case err != nil:
+			c.sess.Fail(err) // a reset: the client is gone
+			return closed
+		case n == 0:
+			// The client closed. One that only half-closed after its
+			// request has already had every answer: requests are
+			// answered before the next read.
 			return closed
 		}
-		if c.sess.Buffered() == 0 && !c.fresh {
-			// The first byte of a new request head. (On a new
-			// connection the head's clock started at accept.)
-			c.headStart = l.now
-		}
-		c.sess.Received(n)
+		c.sess.Received(n, l.now)
 	}
 }
 
 // waitForRequest waits for (more of) a request, under the idle and header
 // limits.
 func (l *loop) waitForRequest(c *conn) state {
-	return l.wait(c, readable, readTimer)
+	return l.wait(c, readable)
 }
 
-// beginResponse takes the response the Session decided and prepares to
-// send it: a head, and perhaps a range of a file.
-func (l *loop) beginResponse(c *conn) {
-	l.stopTimer(c)
-	c.head, c.headOff = c.sess.Head(), 0
-	f, off, n := c.sess.Body()
-	c.file, c.off, c.end = f, off, off+n
-	c.useSendfile = f != nil && l.srv.sendfile && n > smallBody
-	c.fileShort = false
-	c.progressAt = l.now
-}
-
-// startFile is the fetchingFile step, the seed's trip to the disk: read the
-// next chunk of the body into c's buffer — here, at once, or by a disk
-// worker. A body sent with sendfile
-// needs no fetching: the kernel reads the file as it sends.
-func (l *loop) startFile(c *conn) state {
-	if c.fileShort {
-		return closed // the file shrank while we were sending it
-	}
-	if c.file != nil && !c.useSendfile && c.cs == c.ce && c.off < c.end {
-		if c.buf == nil {
-			c.buf = l.getChunk()
+// openFile is the openingFile step: perform the file steps the Session
+// names — here, at once, or by a disk worker — then take the response it
+// decided.
+func (l *loop) openFile(c *conn) state {
+	for op := c.sess.Open(); op != nil; op = c.sess.Open() {
+		if l.srv.disk != nil {
+			return l.submitOpen(c, op)
 		}
-		want := int(min(int64(len(c.buf)), c.end-c.off))
+		c.sess.Opened(op.Do()) // no workers: the loop opens the file itself
+		l.traceOpen(c, "opened (openat2, fstat)", op)
+	}
+	l.traceAnswer(c) // no file step above: the open-file cache had it
+	if c.out == nil {
+		l.takeOut(c)
+	}
+	o := c.out
+	o.head, o.headOff = c.sess.Head(), 0
+	f, off, n := c.sess.Body()
+	o.file, o.off, o.end = f, off, off+n
+	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
+	o.fileShort = false
+	return fetchingFile
+}
+
+// startFile is the fetchingFile step, lesson 00's trip to the disk: read
+// the next chunk of the body into c's buffer — here, at once, or by a disk
+// worker. A body sent with sendfile needs no fetching: the kernel reads the
+// file as it sends.
+func (l *loop) startFile(c *conn) state {
+	o := c.out
+	if o.fileShort {
+		c.sess.Fail(errFileShrank)
+		return closed
+	}
+	if o.file != nil && !o.useSendfile && o.cs == o.ce && o.off < o.end {
+		if o.buf == nil {
+			o.buf = l.getChunk()
+		}
+		want := int(min(int64(len(o.buf)), o.end-o.off))
 		if l.srv.disk != nil {
 			return l.submitRead(c, want)
 		}
 		// No workers: the loop reads the file itself. With a slow disk,
 		// every connection of this loop waits for this line.
-		n, err := c.file.ReadAt(c.buf[:want], c.off)
+		n, err := o.file.ReadAt(o.buf[:want], o.off)
+		l.traceFile(c, "pread", n, o.off, err)
 		if err != nil || n == 0 {
-			return closed // the file shrank (or failed) under us
+			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
+			return closed
 		}
-		c.cs, c.ce = 0, n
-		c.off += int64(n)
+		o.cs, o.ce = 0, n
+		o.off += int64(n)
 	}
-	if c.headOff < len(c.head) {
+	if o.headOff < len(o.head) {
 		return writingHead
 	}
 	return writingBody
@@ -310,23 +328,25 @@ func (l *loop) startFile(c *conn) state {
 // with it, in one writev(2).
 func (l *loop) writeHead(c *conn) state {
 	if c.budget <= 0 {
-		return l.wait(c, writable, writeTimer)
+		return l.wait(c, writable)
 	}
-	l.iov[0] = c.head[c.headOff:]
-	l.iov[1] = c.buf[c.cs:c.ce]
+	o := c.out
+	l.iov[0] = o.head[o.headOff:]
+	l.iov[1] = o.buf[o.cs:o.ce]
 	n, err := unix.Writev(c.fd, l.iov[:])
+	l.traceWrite(c, "writev", n, len(l.iov[0])+len(l.iov[1]), err)
 	l.iov = [2][]byte{}
 	if err != nil {
 		return l.writeFailed(c, err)
 	}
 	l.sent(c, n)
-	h := min(n, len(c.head)-c.headOff)
-	c.headOff += h
-	c.cs += n - h
-	if c.headOff < len(c.head) {
+	h := min(n, len(o.head)-o.headOff)
+	o.headOff += h
+	o.cs += n - h
+	if o.headOff < len(o.head) {
 		// A short write means the socket's send buffer is full:
 		// writing again now would only return EAGAIN.
-		return l.wait(c, writable, writeTimer)
+		return l.wait(c, writable)
 	}
 	return writingBody
 }
@@ -335,34 +355,38 @@ func (l *loop) writeHead(c *conn) state {
 // next part of the file with sendfile, until the body is out, the socket is
 // full, or this turn's budget is spent.
 func (l *loop) writeBody(c *conn) state {
+	o := c.out
 	for {
-		if c.cs == c.ce {
+		if o.cs == o.ce {
 			switch {
-			case c.off == c.end:
+			case o.off == o.end:
 				return l.finishResponse(c)
-			case !c.useSendfile:
+			case !o.useSendfile:
 				return fetchingFile // the chunk is sent: fetch the next
 			}
 		}
 		if c.budget <= 0 {
-			return l.wait(c, writable, writeTimer) // others' turn first
+			return l.wait(c, writable) // others' turn first
 		}
 		var n, want int
 		var err error
-		if c.cs < c.ce {
-			want = c.ce - c.cs
-			n, err = unix.Write(c.fd, c.buf[c.cs:c.ce])
+		if o.cs < o.ce {
+			want = o.ce - o.cs
+			n, err = unix.Write(c.fd, o.buf[o.cs:o.ce])
+			l.traceWrite(c, "write", n, want, err)
 			if err == nil {
-				c.cs += n
+				o.cs += n
 			}
 		} else {
 			// sendfile(2) copies from the file to the socket inside
-			// the kernel, and moves c.off past what it sent: exactly
+			// the kernel, and moves o.off past what it sent: exactly
 			// where the next call, perhaps turns later, must resume.
-			want = int(min(c.end-c.off, int64(c.budget)))
-			n, err = unix.Sendfile(c.fd, c.file.Fd(), &c.off, want)
+			want = int(min(o.end-o.off, int64(c.budget)))
+			n, err = unix.Sendfile(c.fd, o.file.Fd(), &o.off, want)
+			l.traceWrite(c, "sendfile", n, want, err)
 			if err == nil && n == 0 {
-				return closed // the file is shorter than promised: it shrank
+				c.sess.Fail(errFileShrank) // shorter than promised
+				return closed
 			}
 		}
 		if err != nil {
@@ -371,7 +395,7 @@ func (l *loop) writeBody(c *conn) state {
 		l.sent(c, n)
 		if n < want {
 			// A short write: the socket's send buffer is full.
-			return l.wait(c, writable, writeTimer)
+			return l.wait(c, writable)
 		}
 	}
 }
@@ -383,52 +407,46 @@ func (l *loop) writeBody(c *conn) state {
 // of killing the process.
 func (l *loop) writeFailed(c *conn, err error) state {
 	if err == unix.EAGAIN || err == unix.EINTR {
-		return l.wait(c, writable, writeTimer)
+		return l.wait(c, writable)
 	}
+	c.sess.Fail(err)
 	return closed
 }
 
-// sent accounts for n bytes written. Progress pushes the write deadline
-// back: the write limit is on a client that stops reading, not on a large
-// file taking long.
+// sent accounts for n bytes written. The Session counts them and pushes its
+// write deadline back; the timer heap learns of it when the alarm rings.
 func (l *loop) sent(c *conn, n int) {
-	l.cfg.Stats.Sent(int64(n))
+	c.sess.Wrote(n, l.now)
 	c.budget -= n
-	c.progressAt = l.now
-	if c.timer == writeTimer {
-		c.deadline = l.deadlineOf(c, writeTimer) // later: no heap work
-	}
 }
 
 // finishResponse ends the response just sent: on to the next request, or
 // to closing.
 func (l *loop) finishResponse(c *conn) state {
-	keepAlive := c.sess.Done()
+	keepAlive := c.sess.Sent(l.now)
 	l.stopTimer(c)
-	l.putChunk(c)
-	c.file = nil
+	l.putOut(c)
 	if !keepAlive || l.draining {
 		return closing
 	}
-	// Idle from now; and if the next request began arriving with an
-	// earlier one, its head's clock starts now too: a little generous,
-	// never unbounded.
-	c.fresh = false
-	c.idleSince, c.headStart = l.now, l.now
 	return readingRequest
 }
 
-// lingerClose is the closing step. Closing a socket that still has unread
-// input makes the kernel send a reset, and a reset can destroy the last
-// response in the client's receive buffer before the client reads it. So
-// we shut down our sending side (the client gets a FIN after the last
-// byte), then read and discard until the client closes too, or lingerTimeout
-// passes. Apache and nginx call this a lingering close.
+// lingerClose is the closing step: end the connection after its last
+// answer, lingeringly if its Session says request bytes may be unread (see
+// servers.Session.Linger): shut down our sending side (the client gets a
+// FIN after the last byte), then read and throw away what still comes,
+// until the client closes too, enough was read, or the Session's deadline
+// passes.
 func (l *loop) lingerClose(c *conn) state {
 	if !c.shutWr {
+		if !c.sess.Linger(l.now, c.canRead || sock.Unread(c.fd)) {
+			return closed // nothing unread: a plain close sends a FIN
+		}
 		c.shutWr = true
-		c.lingerSince = l.now
-		if unix.Shutdown(c.fd, unix.SHUT_WR) != nil {
+		err := unix.Shutdown(c.fd, unix.SHUT_WR)
+		l.traceCall(c, "shutdown(SHUT_WR)", err)
+		if err != nil {
 			return closed
 		}
 		c.canRead = true // the client may have closed already: look now
@@ -436,14 +454,17 @@ func (l *loop) lingerClose(c *conn) state {
 	if c.canRead {
 		c.canRead = false
 		n, err := unix.Read(c.fd, l.discard)
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			// The client has not closed yet.
 		case err != nil || n == 0:
 			return closed // it has (or it reset): now close is safe
+		case !c.sess.Discarded(n):
+			return closed // enough: it is not listening anyway
 		}
 	}
-	return l.wait(c, readable, lingerTimer)
+	return l.wait(c, readable)
 }
 
 // getChunk takes a file buffer from the loop's pool. A connection holds one
@@ -463,9 +484,9 @@ func (l *loop) getChunk() []byte {
 // ever.
 const maxSpareChunks = 64
 
-func (l *loop) putChunk(c *conn) {
-	if c.buf != nil && len(l.chunks) < maxSpareChunks {
-		l.chunks = append(l.chunks, c.buf)
+func (l *loop) putChunk(o *outgoing) {
+	if o.buf != nil && len(l.chunks) < maxSpareChunks {
+		l.chunks = append(l.chunks, o.buf)
 	}
-	c.buf, c.cs, c.ce = nil, 0, 0
+	o.buf, o.cs, o.ce = nil, 0, 0
 }

@@ -16,34 +16,42 @@ import (
 // waits for the disk: with -disk-delay 50ms and -disk-workers 0, the whole
 // server freezes 50 ms per chunk read. That is the slow-disk lesson.
 //
-// The cure, which libuv and nginx's thread pools use, is to hand file reads
-// to a few worker threads and let them report back. It is bubbletea's Cmd
-// picture: "an I/O operation that returns a message".
+// The cure, which libuv and nginx's thread pools use, is to hand the file
+// system's calls — the open (openat2, fstat) and every read (pread) — to a
+// few worker threads and let them report back, so that the loop's own
+// thread makes none at all. It is bubbletea's Cmd picture: "an I/O
+// operation that returns a message". The shared core makes this possible:
+// it names each file step (servers.OpenStep) instead of making it.
 //
 //	  loop                                      disk workers (N)
 //	  ----                                      ----------------
-//	  startFile(c)
-//	    diskJob{c, file, buf, off} ---jobs--->  ReadAt(buf, off)   (blocks here,
+//	  openFile(c) / startFile(c)
+//	    diskJob{c, open step} ---jobs--->       op.Do()            (openat2, fstat)
+//	    diskJob{c, file, buf, off} ---jobs--->  ReadAt(buf, off)   (pread; blocks here,
 //	    c waits; the loop serves others            not in the loop)
 //	                                               |
-//	  wakeUp  <--- eventfd ---- done queue <-------+  the job, with n and err
-//	    fileReady(c): advance c to writingHead / writingBody
+//	  wakeUp  <--- eventfd ---- done queue <-------+  the job, with its result
+//	    fileReady(c): advance c to fetchingFile / writingHead / writingBody
 //
 // The eventfd is a descriptor holding a counter: a worker adds 1 to it, which
 // makes it readable, so the loop's ordinary wait wakes up for it like for
 // any socket.
 
-// diskJob is one file read: the request going out, and its result coming
-// back. It travels by value, so a job costs no allocation.
+// diskJob is one open or one read of file data: the request going out,
+// and its result coming back. It travels by value, so a job costs no
+// allocation.
 type diskJob struct {
 	loop *loop
 	conn *conn
+
+	open   *servers.OpenStep // an open, or else a read:
+	opened servers.OpenResult
+
 	file *servers.File
 	buf  []byte
 	off  int64
-
-	n   int
-	err error
+	n    int
+	err  error
 }
 
 // jobQueue is how many reads may wait for a worker. When it is full, the
@@ -67,8 +75,12 @@ func startDiskPool(workers int) *diskPool {
 
 func (p *diskPool) work() {
 	for j := range p.jobs {
-		// ReadAt is where the simulated disk delay lives.
-		j.n, j.err = j.file.ReadAt(j.buf, j.off)
+		if j.open != nil {
+			j.opened = j.open.Do()
+		} else {
+			// ReadAt is where the simulated disk delay lives.
+			j.n, j.err = j.file.ReadAt(j.buf, j.off)
+		}
 		j.loop.complete(j)
 	}
 }
@@ -80,16 +92,29 @@ func (p *diskPool) stop() {
 	p.wg.Wait()
 }
 
-// submitRead hands the next chunk of c's file to a worker. c watches
-// nothing until the read is back: its socket has nothing to say that cannot
-// wait, and a hang-up reported meanwhile would only wake the loop again and
-// again for a connection it cannot act on yet.
+// submitOpen hands the file step the Session named for c to a worker.
+func (l *loop) submitOpen(c *conn, op *servers.OpenStep) state {
+	return l.submit(c, diskJob{loop: l, conn: c, open: op})
+}
+
+// submitRead hands the next chunk of c's file to a worker.
 func (l *loop) submitRead(c *conn, want int) state {
+	o := c.out
+	return l.submit(c, diskJob{loop: l, conn: c, file: o.file, buf: o.buf[:want], off: o.off})
+}
+
+// submit queues j. c watches nothing until the job is back: its socket has
+// nothing to say that cannot wait, and a hang-up reported meanwhile would
+// only wake the loop again and again for a connection it cannot act on
+// yet. Its Session gives no deadline either: the disk, not the client, is
+// what c waits for.
+func (l *loop) submit(c *conn, j diskJob) state {
+	l.traceJob(c, &j, "handed to a disk worker:")
 	c.diskBusy = true
 	l.pending++
 	l.inflight.Add(1)
-	l.srv.disk.jobs <- diskJob{loop: l, conn: c, file: c.file, buf: c.buf[:want], off: c.off}
-	return l.wait(c, 0, noTimer)
+	l.srv.disk.jobs <- j
+	return l.wait(c, 0)
 }
 
 // complete is called by a worker (not the loop's thread) with a finished job.
@@ -126,21 +151,31 @@ func (l *loop) takeDone() []diskJob {
 	return jobs
 }
 
-// fileReady is the seed's FINISHED_READING_FROM_DISK: a worker's read for c
-// is back, and c can move on.
+// fileReady is lesson 00's FILE_OPENED or FILE_READ: a worker's open or
+// read for c is back, and c can move on.
 func (l *loop) fileReady(j *diskJob) {
 	c := j.conn
-	c.diskBusy = false
-	l.pending--
+	l.settle(j)
 	if c.doomed {
 		l.closeConn(c)
 		return
 	}
-	if j.err != nil || j.n == 0 {
-		c.fileShort = true // startFile will end the connection
-	} else {
-		c.cs, c.ce = 0, j.n
-		c.off += int64(j.n)
-	}
 	l.advance(c)
+}
+
+// settle records a finished job's result in its connection.
+func (l *loop) settle(j *diskJob) {
+	c := j.conn
+	l.traceJob(c, j, "back from the disk worker:")
+	c.diskBusy = false
+	l.pending--
+	switch {
+	case j.open != nil:
+		c.sess.Opened(j.opened) // the Session decides; openFile takes it on
+	case j.err != nil || j.n == 0:
+		c.out.fileShort = true // startFile will end the connection
+	default:
+		c.out.cs, c.out.ce = 0, j.n
+		c.out.off += int64(j.n)
+	}
 }

@@ -22,15 +22,16 @@ var variants = []struct {
 	name       string
 	delay      time.Duration
 	cfg        func(*servers.Config)
+	opt        Options
 	sendBuffer int
 }{
 	{name: "epoll+sendfile"},
 	{name: "nosendfile", cfg: func(c *servers.Config) { c.NoSendfile = true }},
-	{name: "loops2", cfg: func(c *servers.Config) { c.Loops = 2 }},
-	{name: "poll", cfg: func(c *servers.Config) { c.Poller = "poll" }},
+	{name: "loops2", opt: Options{Loops: 2}},
+	{name: "poll", opt: Options{Poller: "poll"}},
 	// A disk delay turns sendfile off: every chunk goes through ReadAt.
 	{name: "slowdisk-workers0", delay: time.Millisecond},
-	{name: "slowdisk-workers4", delay: time.Millisecond, cfg: func(c *servers.Config) { c.DiskWorkers = 4 }},
+	{name: "slowdisk-workers4", delay: time.Millisecond, opt: Options{DiskWorkers: 4}},
 	// A small socket send buffer makes most large writes partial: the
 	// head and first chunk in writev, the chunks, and sendfile. (Much
 	// smaller, and loopback TCP itself stalls for delayed ACKs: a plain
@@ -42,7 +43,7 @@ var variants = []struct {
 func forEachVariant(t *testing.T, test func(t *testing.T, ts *testServer)) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			test(t, startServer(t, serverOpts{delay: v.delay, cfg: v.cfg, sendBuffer: v.sendBuffer}))
+			test(t, startServer(t, serverOpts{delay: v.delay, cfg: v.cfg, opt: v.opt, sendBuffer: v.sendBuffer}))
 		})
 	}
 }

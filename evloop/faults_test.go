@@ -127,8 +127,8 @@ func TestFileShrinksMidSend(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts := startServer(t, serverOpts{root: dir, cfg: func(c *servers.Config) {
-				c.NoSendfile, c.DiskWorkers = tc.noSend, tc.workers
-			}})
+				c.NoSendfile = tc.noSend
+			}, opt: Options{DiskWorkers: tc.workers}})
 			c := dial(t, ts.Addr())
 			c.(*net.TCPConn).SetReadBuffer(16 << 10)
 			io.WriteString(c, request("/shrink.bin"))
@@ -227,7 +227,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // A client that connects and says nothing is a slow request, not an idle
-// keep-alive connection (the rule of servers.Limits.ReadDeadline): it is
+// keep-alive connection (the rule of servers.Session.Deadline): it is
 // closed HeaderTimeout after accept, without an answer, even though the
 // idle limit is far longer.
 func TestSilentNewConnection(t *testing.T) {

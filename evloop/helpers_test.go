@@ -39,6 +39,7 @@ type serverOpts struct {
 	root  string        // default: the demo site
 	delay time.Duration // simulated disk delay
 	cfg   func(*servers.Config)
+	opt   Options // the loop's own knobs
 	// noServe makes a server that is listening but not yet serving: the
 	// test calls srv.start() itself.
 	noServe bool
@@ -65,7 +66,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	s, err := New(cfg)
+	s, err := New(cfg, o.opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"serverlab/internal/sock"
 	"serverlab/servers"
+	"serverlab/trace"
 )
 
 // loop is one event loop: one thread, one poller, one listening socket, and
@@ -20,24 +21,24 @@ type loop struct {
 	srv    *server
 	cfg    *servers.Config
 	poller poller
-	lfd    int // listening socket, -1 once closed
-	wakeFd int // eventfd: disk completions and Shutdown wake the loop here
-	spare  int // a descriptor held in reserve for EMFILE; see outOfDescriptors
+	tr     *trace.Tracer // nil unless tracing: see trace.go
+	lfd    int           // listening socket, -1 once closed
+	wakeFd int           // eventfd: disk completions and Shutdown wake the loop here
+	spare  int           // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
 	now    time.Time // read once per turn of the loop
 	ready  []event   // what the poller found ready this turn
 	conns  []*conn   // indexed by descriptor: the socket -> connection table
 	nconns int
-	free   []*conn // closed connections kept for reuse
-	// spareWork holds the per-request state (a Session and the response
-	// in progress) that no connection is using: a connection holds one
-	// only while a request is arriving or being answered (see conn.work).
-	spareWork []*work
-	chunks    [][]byte // spare file buffers
-	timers    timerHeap
-	iov       [2][]byte // writev's argument, kept here so it is not allocated
-	discard   []byte    // where the closing state throws away what it reads
-	wakeBuf   [8]byte
+	free   []*conn // closed connections kept for reuse, with their Sessions
+	// spareOut holds the responses in progress that no connection is
+	// using: a connection holds one only while it answers (see conn.out).
+	spareOut []*outgoing
+	chunks   [][]byte // spare file buffers
+	timers   timerHeap
+	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	discard  []byte    // where the closing state throws away what it reads
+	wakeBuf  [8]byte
 
 	acceptPaused bool
 	acceptResume time.Time
@@ -65,11 +66,11 @@ const (
 // (and closes, if it fails).
 func newLoop(id int, s *server, lfd int) (*loop, error) {
 	l := &loop{
-		id: id, srv: s, cfg: &s.cfg, lfd: lfd, wakeFd: -1, spare: -1,
+		id: id, srv: s, cfg: &s.cfg, tr: tracer(s, id), lfd: lfd, wakeFd: -1, spare: -1,
 		ready:   make([]event, maxEvents),
 		discard: make([]byte, 16<<10),
 	}
-	if s.cfg.Poller == "poll" {
+	if s.opt.Poller == "poll" {
 		l.poller = newPollPoller()
 	} else {
 		p, err := newEpollPoller(maxEvents)
@@ -97,12 +98,14 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 	return l, nil
 }
 
-// run is the event loop, the seed's third server: wait for something to
+// run is the event loop, lesson 00's third loop: wait for something to
 // happen, react to it, repeat. It returns when the loop has drained after
 // Shutdown, or on an error from the poller.
 func (l *loop) run() error {
 	for !l.finished() {
+		l.tr.Turn() // in slow motion, the loop waits here for a step
 		n, err := l.poller.wait(l.ready, l.pollTimeout())
+		l.tr.Wait(l.poller.name(), n, err)
 		if err != nil && err != unix.EINTR {
 			// EINTR is only a signal arriving (the Go runtime sends
 			// itself SIGURG to preempt goroutines): wait again.
@@ -112,12 +115,13 @@ func (l *loop) run() error {
 		for _, ev := range l.ready[:n] {
 			switch ev.fd {
 			case l.lfd:
-				l.acceptConn() // NEW_TCP_CONNECTION
+				l.acceptConn() // CONNECTED, in lesson 00's loop 3
 			case l.wakeFd:
-				l.wakeUp() // FINISHED_READING_FROM_DISK, or Shutdown
+				l.wakeUp() // FILE_OPENED or FILE_READ from a disk worker, or Shutdown
 			default:
-				// Readable: readRequest. Writable: writeHead or
-				// writeBody. The connection's state decides.
+				// Readable: readRequest (on to REQUEST_READ).
+				// Writable (WRITTEN): writeHead or writeBody. The
+				// connection's state decides.
 				l.connEvent(ev.fd, ev.ev)
 			}
 		}
@@ -160,6 +164,7 @@ func (l *loop) acceptConn() {
 	// new connections must not starve the ones already open.
 	for range acceptBatch {
 		fd, _, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		l.traceAccept(fd, err)
 		switch err {
 		case nil:
 			l.openConn(fd)
@@ -203,15 +208,14 @@ func (l *loop) openConn(fd int) {
 	}
 
 	c := l.newConn(fd)
+	c.id = l.tr.Conn() // its number in a trace
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, nil)
 	}
 	l.conns[fd] = c
 	l.nconns++
 	l.accepted++
-	l.cfg.Stats.ConnAccepted()
-	c.fresh = true
-	c.idleSince, c.headStart = l.now, l.now
+	c.sess.Start(l.now)
 	if l.waitForRequest(c) == closed {
 		l.closeConn(c)
 	}
@@ -280,7 +284,7 @@ func (l *loop) wakeUp() {
 	unix.Read(l.wakeFd, l.wakeBuf[:])
 	jobs := l.takeDone()
 	for i := range jobs {
-		l.fileReady(&jobs[i]) // "file ready": the connection moves on
+		l.fileReady(&jobs[i]) // the disk is done: the connection moves on
 	}
 	clear(jobs) // drop the references to conns and files
 	l.mu.Lock()
@@ -334,61 +338,62 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c = &conn{heapIdx: -1}
+		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
 	}
 	c.fd = fd
 	return c
 }
 
-// takeWork gives c its per-request state, from the pool or new.
-func (l *loop) takeWork(c *conn) {
-	if n := len(l.spareWork); n > 0 {
-		c.work = l.spareWork[n-1]
-		l.spareWork = l.spareWork[:n-1]
+// takeOut gives c a response in progress, from the pool or new.
+func (l *loop) takeOut(c *conn) {
+	if n := len(l.spareOut); n > 0 {
+		c.out = l.spareOut[n-1]
+		l.spareOut = l.spareOut[:n-1]
 		return
 	}
-	c.work = &work{sess: servers.NewSession(l.cfg.Site, l.cfg.Stats)}
+	c.out = &outgoing{}
 }
 
-// putWork takes c's per-request state back into the pool (a bounded one:
-// after a burst of busy connections, the surplus is left to the garbage
+// putOut takes c's response back into the pool (a bounded one: after a
+// burst of busy connections, the surplus is left to the garbage
 // collector).
-func (l *loop) putWork(c *conn) {
-	l.putChunk(c)
-	c.sess.Reset()
-	w := c.work
-	*w = work{sess: w.sess}
-	if len(l.spareWork) < maxSpareConns {
-		l.spareWork = append(l.spareWork, w)
+func (l *loop) putOut(c *conn) {
+	o := c.out
+	if o == nil {
+		return
 	}
-	c.work = nil
+	l.putChunk(o)
+	*o = outgoing{}
+	if len(l.spareOut) < maxSpareConns {
+		l.spareOut = append(l.spareOut, o)
+	}
+	c.out = nil
 }
 
 // closeConn is the end of a connection, whatever ended it.
 func (l *loop) closeConn(c *conn) {
 	if c.diskBusy {
-		// A worker is reading into c's buffer, from c's file: both must
-		// outlive the read. Finish the close when it is back.
+		// A worker is opening or reading for c, into c's buffer, from
+		// c's file: all must outlive it. Finish the close when it is back.
 		c.doomed = true
 		return
 	}
 	l.removeTimer(c)
 	if c.registered {
-		l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		err := l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		l.traceWatch(c, "DEL", 0, err)
 	}
-	// Abort counts an error if a response was cut short, and releases
-	// its file; the per-request state then goes back to the pool.
-	if c.work != nil {
-		c.sess.Abort()
-		l.putWork(c)
-	}
-	unix.Close(c.fd)
+	// The Session counts an error if a response was cut short, releases
+	// its file, and counts the connection closed.
+	c.sess.Close()
+	l.putOut(c)
+	err := unix.Close(c.fd)
+	l.traceCall(c, "close", err)
 	l.conns[c.fd] = nil
 	l.nconns--
 	l.srv.open.Add(-1)
-	l.cfg.Stats.ConnClosed()
 
-	*c = conn{heapIdx: -1}
+	*c = conn{heapIdx: -1, sess: c.sess}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)
 	}
@@ -400,9 +405,8 @@ func (l *loop) close() {
 	// No worker may still be reading for us. Reads that came back after
 	// run returned (it does so early only on an error) are let go here.
 	l.inflight.Wait()
-	for _, j := range l.takeDone() {
-		j.conn.diskBusy = false
-		l.pending--
+	for i, jobs := 0, l.takeDone(); i < len(jobs); i++ {
+		l.settle(&jobs[i])
 	}
 	if l.poller != nil {
 		for _, c := range l.conns {

@@ -25,7 +25,7 @@ func TestDiskWorkersOverlapSlowReads(t *testing.T) {
 		serial  = clients * delay
 	)
 	elapsed := func(workers int) time.Duration {
-		ts := startServer(t, serverOpts{delay: delay, cfg: func(c *servers.Config) { c.DiskWorkers = workers }})
+		ts := startServer(t, serverOpts{delay: delay, opt: Options{DiskWorkers: workers}})
 		want := demoFile(t, "1k.bin")
 		var wg sync.WaitGroup
 		errs := make(chan error, clients)
@@ -54,7 +54,7 @@ func TestDiskWorkersOverlapSlowReads(t *testing.T) {
 // With two loops, the kernel spreads connections over both listening
 // sockets (SO_REUSEPORT), and each loop serves the ones it accepted.
 func TestLoopsShareConnections(t *testing.T) {
-	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) { c.Loops = 2 }})
+	ts := startServer(t, serverOpts{opt: Options{Loops: 2}})
 	want := demoFile(t, "hello.txt")
 	for range 64 {
 		if err := oneClient(ts.Addr(), "hello.txt", want, 1); err != nil {
@@ -74,7 +74,7 @@ func TestLoopsShareConnections(t *testing.T) {
 // poll(2) serves the same with many idle connections watched; each turn
 // just costs more (that cost is what the dashboard's figure shows).
 func TestPollManyIdle(t *testing.T) {
-	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) { c.Poller = "poll" }})
+	ts := startServer(t, serverOpts{opt: Options{Poller: "poll"}})
 	var idle []net.Conn
 	for range 500 {
 		idle = append(idle, dial(t, ts.Addr()))
@@ -96,7 +96,7 @@ func TestPollManyIdle(t *testing.T) {
 
 // Every named state has its name: the dashboard and the lessons print them.
 func TestStateNames(t *testing.T) {
-	want := []string{"readingRequest", "fetchingFile", "writingHead", "writingBody", "closing", "closed"}
+	want := []string{"readingRequest", "openingFile", "fetchingFile", "writingHead", "writingBody", "closing", "closed"}
 	for s, name := range want {
 		if got := state(s).String(); got != name {
 			t.Errorf("state %d is %q, want %q", s, got, name)
@@ -192,7 +192,7 @@ func BenchmarkKeepAlive1k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer site.Close()
-	s, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()})
+	s, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()}, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,10 +12,36 @@ import (
 	"serverlab/servers"
 )
 
-// server is model 3: cfg.Loops event loops, each with its own listening
+// Options are the event loop's own knobs.
+type Options struct {
+	// Loops is the number of event loops, each with its own thread,
+	// epoll instance and SO_REUSEPORT socket. 0 means 1.
+	Loops int
+	// Poller chooses the readiness API: "epoll" (the default, also for
+	// "") or "poll".
+	Poller string
+	// DiskWorkers hands the loop's file-system calls (open, fstat, pread)
+	// to that many worker threads (0: the loop makes them itself, and a
+	// slow disk stalls it).
+	DiskWorkers int
+}
+
+// Check reports options that cannot work, in one line.
+func (o Options) Check() error {
+	switch {
+	case o.Poller != "" && o.Poller != "epoll" && o.Poller != "poll":
+		return fmt.Errorf("unknown poller %q (want epoll or poll)", o.Poller)
+	case o.Loops < 0, o.DiskWorkers < 0:
+		return errors.New("loops and disk workers cannot be negative")
+	}
+	return nil
+}
+
+// server is model 3: opt.Loops event loops, each with its own listening
 // socket on the same port, and optionally a pool of disk workers.
 type server struct {
 	cfg      servers.Config
+	opt      Options
 	addr     string
 	sendfile bool
 	loops    []*loop
@@ -44,34 +70,20 @@ const (
 
 // unsentLimit caps how much of a response may sit in a socket's send queue
 // not yet sent (TCP_NOTSENT_LOWAT): sendfile(2) stops queueing, and epoll
-// stops saying "writable", while more than this is waiting to go out.
-//
-// Why it matters on loopback, where both ends share one machine. TCP sends
-// what the window allows at once, inside the sendfile call, on the
-// server's core; whatever it cannot send yet waits in the queue, and is
-// pushed out later by the client's ACKs — in the client's softirq, on the
-// CLIENT's core. Left alone, the kernel grows the send buffer to 4 MiB, so
-// a 1 MiB response is queued whole and most of its sending lands on the
-// load generator, which saturates while the server idles: evloop served
-// about 1,750 1 MiB responses/s with its core half busy. A fixed 256 KiB
-// SO_SNDBUF helped a little (about 1,950/s); shrinking the buffer further
-// is a cliff (at 32 KiB, under one loopback segment, throughput collapsed
-// to a few hundred). Capping only the UNSENT part keeps the big buffer for
-// data in flight, and keeps the server doing its own sending: about 3,600/s,
-// with nginx at about 2,600 in the same minutes (wrk -c50 /1m.bin, pinned;
-// see docs/results/peers-analysis.md). Small responses are unaffected. The
-// price is more writable events per large file, each one a turn of the loop.
+// stops saying "writable", while more than this is waiting to go out. It
+// keeps the sending of large files on the server's own core instead of the
+// client's ACK processing (docs/results/peers-analysis.md has the runs).
 const unsentLimit = 128 << 10
 
 // New makes an event-loop server, already listening on cfg.Addr. With
-// cfg.Loops > 1 each loop gets its own listening socket on the same port
+// opt.Loops > 1 each loop gets its own listening socket on the same port
 // (SO_REUSEPORT), and the kernel spreads new connections between them.
-func New(cfg servers.Config) (servers.Server, error) {
-	if cfg.Poller != "" && cfg.Poller != "epoll" && cfg.Poller != "poll" {
-		return nil, fmt.Errorf("evloop: unknown poller %q (want epoll or poll)", cfg.Poller)
+func New(cfg servers.Config, opt Options) (servers.Server, error) {
+	if err := opt.Check(); err != nil {
+		return nil, fmt.Errorf("evloop: %w", err)
 	}
-	s := &server{cfg: cfg, sendfile: cfg.UseSendfile(), done: make(chan struct{})}
-	n := max(cfg.Loops, 1)
+	s := &server{cfg: cfg, opt: opt, sendfile: cfg.UseSendfile(), done: make(chan struct{})}
+	n := max(opt.Loops, 1)
 	addr := cfg.Addr
 	for i := range n {
 		lfd, bound, err := sock.Listen(addr, sock.Options{NonBlocking: true, ReusePort: n > 1})
@@ -113,8 +125,8 @@ func (s *server) Serve() error {
 	s.mu.Unlock()
 	defer close(s.done)
 
-	if s.cfg.DiskWorkers > 0 {
-		s.disk = startDiskPool(s.cfg.DiskWorkers)
+	if s.opt.DiskWorkers > 0 {
+		s.disk = startDiskPool(s.opt.DiskWorkers)
 	}
 	errs := make(chan error, len(s.loops))
 	for _, l := range s.loops[1:] {

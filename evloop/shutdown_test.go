@@ -20,7 +20,7 @@ import (
 func TestShutdownIdle(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			ts := startServer(t, serverOpts{delay: v.delay, cfg: v.cfg, sendBuffer: v.sendBuffer})
+			ts := startServer(t, serverOpts{delay: v.delay, cfg: v.cfg, opt: v.opt, sendBuffer: v.sendBuffer})
 			var idle []net.Conn
 			for range 10 {
 				c := dial(t, ts.Addr())

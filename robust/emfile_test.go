@@ -26,6 +26,9 @@ func TestOutOfDescriptors(t *testing.T) {
 	t.Parallel()
 	for _, v := range processModels {
 		t.Run(v.name, func(t *testing.T) {
+			if v.closes {
+				t.Skipf("%s closes every connection after one answer: it holds none; %s-keepalive runs this", v.name, v.name)
+			}
 			held := 10
 			if v.blocking {
 				// The blocking model serves one connection at a time:

@@ -117,6 +117,7 @@ func resetMidRequest(t *testing.T, ts *testServer) {
 // its sending side, as `curl` or a proxy may. End of input is not the end
 // of the conversation: both answers must arrive in full, then the FIN.
 func halfCloseAfterRequests(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	io.WriteString(c, get16m+getHello)
 	c.CloseWrite()
@@ -196,6 +197,7 @@ func expect408(t *testing.T, ts *testServer, c io.Reader, start time.Time) {
 // says nothing more. The idle limit closes it, without a word: there is no
 // request to answer.
 func silentKeptAlive(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	io.WriteString(c, getHello)
 	br := bufio.NewReader(c)
@@ -206,7 +208,7 @@ func silentKeptAlive(t *testing.T, ts *testServer) {
 }
 
 // connectsSilently: a client that connects and never sends a byte. The
-// models' shared rule (servers.Limits.ReadDeadline) counts it as a slow
+// models' shared rule (servers.Session.Deadline) counts it as a slow
 // request whose head began at accept, not as an idle keep-alive
 // connection, so the header limit reclaims it, however long the idle one.
 func connectsSilently(t *testing.T, ts *testServer) {
@@ -277,6 +279,7 @@ func neverReads(t *testing.T, ts *testServer) {
 // small. The write limit is a minute here, so that the writes block
 // rather than fail.
 func pipelinesWithoutReading(t *testing.T, ts *testServer) {
+	ts.model.keepsAlive(t)
 	c := ts.dial(t)
 	chunk := bytes.Repeat([]byte(pipelined), (64<<10)/len(pipelined))
 	var before, after runtime.MemStats

@@ -107,10 +107,17 @@ func testFileChange(t *testing.T, m model, noSendfile bool, fc fileChange, old [
 		if !bytes.Equal(got.Bytes(), old) {
 			t.Fatal("the body is not the file's old contents")
 		}
-		// The connection is fine: it serves its next request.
-		io.WriteString(c, getHello)
-		if h, _, err := readFull(br); err != nil || h.status != 200 {
-			t.Fatalf("next request on the connection: status %d, %v", h.status, err)
+		if m.closes {
+			// The connection is fine: it ends cleanly after its answer.
+			if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("after the answer: read %d, %v; want EOF", n, err)
+			}
+		} else {
+			// The connection is fine: it serves its next request.
+			io.WriteString(c, getHello)
+			if h, _, err := readFull(br); err != nil || h.status != 200 {
+				t.Fatalf("next request on the connection: status %d, %v", h.status, err)
+			}
 		}
 	} else {
 		_, err := io.Copy(&got, br)

@@ -74,16 +74,40 @@ type model struct {
 	new      func(servers.Config) (servers.Server, error)
 	tune     func(*servers.Config)
 	blocking bool // serves one connection at a time, by design
+	closes   bool // ends every connection after one answer (blocking's default)
+}
+
+// keepsAlive skips a test that needs a connection kept alive between
+// answers, which a model that closes after each one never has; its
+// keep-alive variant runs the test instead.
+func (m model) keepsAlive(t *testing.T) {
+	t.Helper()
+	if m.closes {
+		t.Skipf("%s closes every connection after one answer; %s-keepalive runs this", m.name, m.name)
+	}
 }
 
 var models = []model{
-	{name: "blocking", new: blocking.New, blocking: true},
-	{name: "threaded", new: threaded.New},
-	{name: "threaded-osthreads", new: threaded.New, tune: func(c *servers.Config) { c.OSThreads = true }},
-	{name: "evloop", new: evloop.New},
-	{name: "evloop-workers", new: evloop.New, tune: func(c *servers.Config) {
-		c.Loops, c.DiskWorkers, c.NoSendfile = 2, 2, true
-	}},
+	{name: "blocking", new: blockingWith(blocking.Options{}), blocking: true, closes: true},
+	{name: "blocking-keepalive", new: blockingWith(blocking.Options{KeepAlive: true}), blocking: true},
+	{name: "threaded", new: threadedWith(threaded.Options{})},
+	{name: "threaded-osthreads", new: threadedWith(threaded.Options{OSThreads: true})},
+	{name: "evloop", new: evloopWith(evloop.Options{})},
+	{name: "evloop-workers", new: evloopWith(evloop.Options{Loops: 2, DiskWorkers: 2}),
+		tune: func(c *servers.Config) { c.NoSendfile = true }},
+}
+
+// The constructors, each model with its own options.
+func blockingWith(o blocking.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return blocking.New(c, o) }
+}
+
+func threadedWith(o threaded.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return threaded.New(c, o) }
+}
+
+func evloopWith(o evloop.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return evloop.New(c, o) }
 }
 
 // testServer is one model serving in this process, over real sockets.
@@ -156,15 +180,15 @@ func startServer(t *testing.T, m model, o serverOpts) *testServer {
 		}
 	})
 
-	c := ts.dial(t)
-	for _, p := range o.warm {
-		fmt.Fprintf(c, "HEAD %s HTTP/1.1\r\nHost: robust\r\n\r\n", p)
+	// One connection per request, which every model keeps to the end.
+	for _, p := range append(o.warm, "/hello.txt") {
+		c := ts.dial(t)
+		fmt.Fprintf(c, "HEAD %s HTTP/1.1\r\nHost: robust\r\nConnection: close\r\n\r\n", p)
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("%s: warm-up: %v", m.name, err)
+		}
+		ts.closeClients()
 	}
-	io.WriteString(c, "GET /hello.txt HTTP/1.1\r\nHost: robust\r\nConnection: close\r\n\r\n")
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		t.Fatalf("%s: warm-up: %v", m.name, err)
-	}
-	ts.closeClients()
 	eventually(t, "the warm-up connection to close", func() bool { return ts.stats.Snapshot().Open == 0 })
 	ts.fdBase, ts.grBase = countFDs(t), steadyGoroutines()
 	ts.grIgnore = goleak.IgnoreCurrent()

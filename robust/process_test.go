@@ -24,17 +24,19 @@ import (
 )
 
 // processModels are the models as `serverlab serve` runs them: the same
-// five variants as the in-process tests, by their flags.
+// variants as the in-process tests, by their flags.
 var processModels = []struct {
 	name     string
 	args     []string
 	blocking bool
+	closes   bool // ends every connection after one answer
 }{
-	{"blocking", []string{"-model", "blocking"}, true},
-	{"threaded", []string{"-model", "threaded"}, false},
-	{"threaded-osthreads", []string{"-model", "threaded", "-osthreads"}, false},
-	{"evloop", []string{"-model", "evloop"}, false},
-	{"evloop-workers", []string{"-model", "evloop", "-loops", "2", "-disk-workers", "2", "-sendfile=false"}, false},
+	{"blocking", []string{"-model", "blocking"}, true, true},
+	{"blocking-keepalive", []string{"-model", "blocking", "-keepalive"}, true, false},
+	{"threaded", []string{"-model", "threaded"}, false, false},
+	{"threaded-osthreads", []string{"-model", "threaded", "-osthreads"}, false, false},
+	{"evloop", []string{"-model", "evloop"}, false, false},
+	{"evloop-workers", []string{"-model", "evloop", "-loops", "2", "-disk-workers", "2", "-sendfile=false"}, false, false},
 }
 
 // child is a `serverlab serve` process started by a test.

@@ -111,7 +111,8 @@ func sigtermUnderLoad(t *testing.T, name string, ch *child) {
 }
 
 // loadConn sends up to 5 requests for /1m.bin on one connection, one after
-// the other, and checks each answer is whole. It reports whether the
+// the other (fewer if the server says it closes), and checks each answer
+// is whole. It reports whether the
 // client should go on.
 func loadConn(addr string, want []byte, stopping *atomic.Bool, answered, lost *atomic.Int64, fail func(error)) bool {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -152,6 +153,9 @@ func loadConn(addr string, want []byte, stopping *atomic.Bool, answered, lost *a
 			return false
 		}
 		answered.Add(1)
+		if h.close {
+			return true // the server said it closes: go on, on a new connection
+		}
 	}
 	return true
 }

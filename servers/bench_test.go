@@ -22,22 +22,23 @@ func BenchmarkParse(b *testing.B) {
 
 func BenchmarkResolve(b *testing.B) {
 	site := benchSite(b)
+	s := NewSession(&Config{Site: site, Stats: NewStats()})
+	s.Start(time.Now())
+	s.ReadSpace()
 	req := Request{Method: GET, Path: []byte("/a.txt"), KeepAlive: true}
-	var resp Response
-	scratch := make([]byte, 0, 256)
-	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		scratch = site.Resolve(&req, scratch, now, &resp)
-		resp.File.Release()
+		s.x.req = req
+		s.begin()
+		fetch(s)
+		s.Sent(s.now)
 	}
 }
 
 func BenchmarkAppendHead(b *testing.B) {
 	site := benchSite(b)
-	var resp Response
-	site.Resolve(&Request{Method: GET, Path: []byte("/a.txt"), KeepAlive: true}, nil, time.Now(), &resp)
-	defer resp.File.Release()
+	resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt"), KeepAlive: true}, time.Now())
+	defer resp.File.release()
 	date := []byte(time.Now().UTC().Format(TimeFormat))
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()
@@ -50,15 +51,17 @@ func BenchmarkAppendHead(b *testing.B) {
 // model pays before it touches a socket.
 func BenchmarkSession(b *testing.B) {
 	site := benchSite(b)
-	s := NewSession(site, NewStats())
+	s := NewSession(&Config{Site: site, Stats: NewStats()})
+	s.Start(time.Now())
 	b.ReportAllocs()
 	for b.Loop() {
 		n := copy(s.ReadSpace(), benchReq)
-		s.Received(n)
-		if !s.Next(time.Now()) {
+		s.Received(n, time.Now())
+		if !s.Next() {
 			b.Fatal("no response")
 		}
-		s.Done()
+		fetch(s)
+		s.Sent(time.Now())
 	}
 }
 

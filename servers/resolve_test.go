@@ -53,15 +53,7 @@ func testSite(t *testing.T) (*Site, string) {
 	t.Helper()
 	base := t.TempDir()
 	root := filepath.Join(base, "root")
-	files := map[string]string{
-		"index.html":     "<h1>home</h1>",
-		"a.txt":          "0123456789",
-		"style.CSS":      "b{}",
-		"noext":          "x",
-		"sub/index.html": "sub",
-		"empty/.keep":    "",
-	}
-	for name, body := range files {
+	for name, body := range testFiles {
 		p := filepath.Join(root, name)
 		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		must(t, os.WriteFile(p, []byte(body), 0o644))
@@ -83,27 +75,64 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// resolve decides the answer to req as a session does, performing every
+// file step at once. The caller releases resp.File.
+func resolve(site *Site, req Request, now time.Time) Response {
+	s := NewSession(&Config{Site: site, Stats: NewStats()})
+	s.Start(now)
+	s.ReadSpace()
+	s.x.req = req
+	s.begin()
+	fetch(s)
+	resp := s.x.resp
+	resp.Location = append([]byte(nil), resp.Location...)
+	s.x.resp = Response{} // the caller holds the file's reference now
+	s.Close()
+	return resp
+}
+
+// testFiles is testSite's folder, for the same table in memory.
+var testFiles = map[string]string{
+	"index.html":     "<h1>home</h1>",
+	"a.txt":          "0123456789",
+	"style.CSS":      "b{}",
+	"noext":          "x",
+	"sub/index.html": "sub",
+	"empty/.keep":    "",
+}
+
+// TestResolve is the table of answers, run against a folder on disk (with
+// its symbolic links, for the jail) and the same files in memory.
 func TestResolve(t *testing.T) {
-	site, _ := testSite(t)
+	disk, _ := testSite(t)
+	t.Run("disk", func(t *testing.T) { testResolve(t, disk, true) })
+	t.Run("memory", func(t *testing.T) { testResolve(t, memSite(t, testFiles), false) })
+}
+
+func testResolve(t *testing.T, site *Site, onDisk bool) {
 	now := time.Now()
 	for _, tc := range []struct {
 		path, rng, ims string
 		status         int
 		off, n         int64
 		ctype          string
+		loc            string
+		diskOnly       bool
 	}{
 		{path: "/a.txt", status: 200, n: 10, ctype: "text/plain; charset=utf-8"},
 		{path: "/", status: 200, n: 13, ctype: "text/html; charset=utf-8"},
-		{path: "/sub", status: 200, n: 3},
-		{path: "/sub/", status: 200, n: 3},
+		{path: "/sub", status: 301, loc: "/sub/"},
+		{path: "/sub", rng: "?a=1&b", status: 301, loc: "/sub/?a=1&b"},
+		{path: "/sub/", status: 200, n: 3, ctype: "text/html; charset=utf-8"},
+		{path: "/sub/./", status: 200, n: 3},
 		{path: "/empty/", status: 404},
 		{path: "/missing", status: 404},
 		{path: "/a.txt/x", status: 404},
 		{path: "/style.CSS", status: 200, n: 3, ctype: "text/css; charset=utf-8"},
 		{path: "/noext", status: 200, n: 1, ctype: "application/octet-stream"},
-		{path: "/inside", status: 200, n: 10},
-		{path: "/escape", status: 403},
-		{path: "/abs", status: 403},
+		{path: "/inside", status: 200, n: 10, diskOnly: true},
+		{path: "/escape", status: 403, diskOnly: true},
+		{path: "/abs", status: 403, diskOnly: true},
 		{path: "/../secret", status: 400},
 		{path: "/a.txt", rng: "bytes=2-4", status: 206, off: 2, n: 3},
 		{path: "/a.txt", rng: "bytes=7-", status: 206, off: 7, n: 3},
@@ -119,15 +148,19 @@ func TestResolve(t *testing.T) {
 		{path: "/a.txt", ims: "Thu, 01 Jan 1970 00:00:00 GMT", status: 200, n: 10},
 		{path: "/a.txt", ims: "garbage", status: 200, n: 10},
 	} {
+		if tc.diskOnly && !onDisk {
+			continue
+		}
 		req := Request{Method: GET, Path: []byte(tc.path), KeepAlive: true}
-		if tc.rng != "" {
+		if q, ok := strings.CutPrefix(tc.rng, "?"); ok {
+			req.Query = []byte(q)
+		} else if tc.rng != "" {
 			req.Range = []byte(tc.rng)
 		}
 		if tc.ims != "" {
 			req.IfModifiedSince = []byte(tc.ims)
 		}
-		var resp Response
-		site.Resolve(&req, nil, now, &resp)
+		resp := resolve(site, req, now)
 		if resp.Status != tc.status {
 			t.Errorf("%s %s %s: status %d, want %d", tc.path, tc.rng, tc.ims, resp.Status, tc.status)
 		}
@@ -137,8 +170,11 @@ func TestResolve(t *testing.T) {
 		if tc.ctype != "" && (resp.File == nil || resp.File.contentType != tc.ctype) {
 			t.Errorf("%s: wrong content type", tc.path)
 		}
+		if string(resp.Location) != tc.loc {
+			t.Errorf("%s: Location %q, want %q", tc.path, resp.Location, tc.loc)
+		}
 		if resp.File != nil {
-			resp.File.Release()
+			resp.File.release()
 		}
 	}
 }
@@ -146,15 +182,14 @@ func TestResolve(t *testing.T) {
 func TestNotModifiedEchoesLastModified(t *testing.T) {
 	site, _ := testSite(t)
 	req := Request{Method: GET, Path: []byte("/a.txt")}
-	var resp Response
-	site.Resolve(&req, nil, time.Now(), &resp)
+	resp := resolve(site, req, time.Now())
 	req.IfModifiedSince = append([]byte(nil), resp.File.lastModified...)
-	resp.File.Release()
-	site.Resolve(&req, nil, time.Now(), &resp)
+	resp.File.release()
+	resp = resolve(site, req, time.Now())
 	if resp.Status != 304 {
 		t.Fatalf("echoing Last-Modified: %d, want 304", resp.Status)
 	}
-	resp.File.Release()
+	resp.File.release()
 }
 
 // TestCacheSeesChanges checks the open-file cache: a file replaced on disk is
@@ -164,10 +199,9 @@ func TestCacheSeesChanges(t *testing.T) {
 	site, root := testSite(t)
 	p := filepath.Join(root, "a.txt")
 	get := func(now time.Time) (int, int64) {
-		var resp Response
-		site.Resolve(&Request{Method: GET, Path: []byte("/a.txt")}, nil, now, &resp)
+		resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, now)
 		if resp.File != nil {
-			defer resp.File.Release()
+			defer resp.File.release()
 		}
 		return resp.Status, resp.Length
 	}
@@ -190,10 +224,9 @@ func TestCacheSeesChanges(t *testing.T) {
 func TestAppendHead(t *testing.T) {
 	site, _ := testSite(t)
 	date := []byte("Thu, 26 Nov 2026 05:00:00 GMT")
-	var resp Response
-	site.Resolve(&Request{Method: GET, Path: []byte("/a.txt"), Range: []byte("bytes=2-4"), KeepAlive: true}, nil, time.Now(), &resp)
+	resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt"), Range: []byte("bytes=2-4"), KeepAlive: true}, time.Now())
 	head := string(AppendHead(nil, &resp, date))
-	resp.File.Release()
+	resp.File.release()
 	for _, want := range []string{
 		"HTTP/1.1 206 Partial Content\r\n", "Server: serverlab\r\n",
 		"Date: Thu, 26 Nov 2026 05:00:00 GMT\r\n", "Content-Type: text/plain; charset=utf-8\r\n",
@@ -206,9 +239,15 @@ func TestAppendHead(t *testing.T) {
 	}
 	ErrorResponse(errMethodNotAllowed, &resp)
 	head = string(AppendHead(nil, &resp, date))
-	if !strings.Contains(head, "Allow: GET, HEAD\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
+	if !strings.Contains(head, "Allow: GET, HEAD, OPTIONS\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
 		!strings.Contains(head, "Content-Length: 19\r\n") || !strings.Contains(head, "Connection: close\r\n") {
 		t.Errorf("405 head wrong:\n%s", head)
+	}
+	resp = resolve(site, Request{Method: GET, Path: []byte("/sub"), Query: []byte("x=1"), KeepAlive: true}, time.Now())
+	head = string(AppendHead(nil, &resp, date))
+	if !strings.HasPrefix(head, "HTTP/1.1 301 Moved Permanently\r\n") || !strings.Contains(head, "Location: /sub/?x=1\r\n") ||
+		!strings.Contains(head, "Content-Length: 0\r\n") || !strings.HasSuffix(head, "Connection: keep-alive\r\n\r\n") {
+		t.Errorf("301 head wrong:\n%s", head)
 	}
 }
 

@@ -3,6 +3,8 @@ package servers
 import (
 	"context"
 	"time"
+
+	"serverlab/trace"
 )
 
 // Server is what every model is: something that serves a Site on a
@@ -20,28 +22,20 @@ type Server interface {
 	Addr() string
 }
 
-// Config is what a model is built from. The same Config makes any model, so
-// that tests, benchmarks and the dashboard can swap one for another.
+// Config is what every model is built from: the same Config makes any of
+// them, so that tests, benchmarks and the dashboard can swap one for
+// another. What only one model has (its number of loops, its threads) is
+// in that model's own Options.
 type Config struct {
 	// Addr is where to listen, "127.0.0.1:0" for a free port.
 	Addr  string
 	Site  *Site
 	Stats *Stats
+	// Trace, if not nil, is told every step the model takes (serve
+	// -trace-fd): nil costs each of the model's hooks one nil check.
+	Trace *trace.Tracer
 	Limits
 
-	// Model-specific knobs. A model ignores the ones that are not its own.
-
-	// OSThreads makes the threaded model lock each connection's goroutine
-	// to its own OS thread and use blocking system calls (Apache's model).
-	OSThreads bool
-	// Loops is the number of event loops (evloop), each with its own
-	// epoll instance and SO_REUSEPORT socket. 0 means 1.
-	Loops int
-	// Poller chooses evloop's readiness API: "epoll" (default) or "poll".
-	Poller string
-	// DiskWorkers hands evloop's file reads to that many worker threads
-	// (0: the loop reads files itself, and a slow disk stalls it).
-	DiskWorkers int
 	// NoSendfile makes the models copy file data through user space with
 	// pread and write instead of sendfile(2).
 	NoSendfile bool
@@ -67,25 +61,4 @@ type Limits struct {
 // and sendfile would skip it.
 func (c *Config) UseSendfile() bool {
 	return !c.NoSendfile && c.Site.DiskDelay() == 0
-}
-
-// ReadDeadline is when a connection's next read must give up (zero: never).
-// The rules, shared by every model so that they protect alike:
-//   - an idle connection, waiting for a request to begin, may wait
-//     IdleTimeout from when it became idle (idleSince);
-//   - a request head must be complete HeaderTimeout after it began
-//     (headStart). On a new connection (fresh) it begins at accept, so that
-//     a client that connects and says nothing is a slow request, not an
-//     idle keep-alive connection.
-func (l *Limits) ReadDeadline(idle, fresh bool, idleSince, headStart time.Time) time.Time {
-	var deadline time.Time
-	if idle && l.IdleTimeout > 0 {
-		deadline = idleSince.Add(l.IdleTimeout)
-	}
-	if (!idle || fresh) && l.HeaderTimeout > 0 {
-		if h := headStart.Add(l.HeaderTimeout); deadline.IsZero() || h.Before(deadline) {
-			deadline = h
-		}
-	}
-	return deadline
 }

@@ -1,94 +1,154 @@
 package servers
 
 import (
+	"errors"
+	"os"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Session is the protocol state of one connection, with no socket in it. A
-// model owns one Session per connection and drives it like this:
+// Session is the whole protocol life of one connection, with no socket and
+// no file in it: the bytes received and not yet parsed, the request being
+// answered, the clocks of the limits, the lingering close at the end, and
+// the counting of it all in Stats. A model owns one Session per connection
+// and does only what a Session cannot: wait, and move bytes. It performs
+// the steps the Session names and reports each one back:
 //
-//	for {
-//		n := read(sock, sess.ReadSpace())      // however the model waits
-//		sess.Received(n)
-//		for sess.Next(time.Now()) {            // every complete request
-//			write(sock, sess.Head())
-//			if f, off, n := sess.Body(); f != nil {
-//				write n bytes of f from off     // sendfile or ReadAt+write
+//	sess.Start(now)                            // accepted
+//	for read(sock, sess.ReadSpace()) until sess.Deadline() {
+//		sess.Received(n, now)                  // (timed out: sess.Expire)
+//		for sess.Next() {                      // a whole request is in
+//			for op := sess.Open(); op != nil; op = sess.Open() {
+//				sess.Opened(op.Do())           // fetch the file
 //			}
-//			if !sess.Done() { close; return }  // keep-alive or not
+//			write(sock, sess.Head())           // the head,
+//			write the bytes of sess.Body()      // the body; sess.Wrote(n, now)
+//			if !sess.Sent(now) { linger or close; return }
 //		}
 //	}
+//	sess.Close()                               // closed
 //
-// Because the session owns the input buffer, every model gets pipelining (all
-// requests that arrived in one read are answered, in order), the request
-// size limits and the bound on per-connection memory for free.
+// An event loop takes the same steps, each when its socket or its disk
+// worker is ready. Because the Session owns the input buffer, every model
+// gets pipelining (all requests that arrived in one read are answered, in
+// order), the request size limits and the bound on per-connection memory
+// for free; because it owns the clocks, every model enforces the same
+// limits the same way, and keeps no clock of its own.
+//
+// A Session is not safe for concurrent use: one connection's steps are
+// reported from one goroutine at a time.
 type Session struct {
 	site  *Site
 	stats *Stats
+	lim   *Limits
 
-	// in is the input buffer; the unparsed bytes are in[start:end]. It is
-	// taken from the site's pool when there is something to read and given
-	// back when the connection falls idle (see Shrink), so that an idle
-	// connection in an event loop costs a few hundred bytes, not 32 KiB.
-	in         []byte
-	inBuf      *[ReadBufferSize]byte
-	start, end int
+	phase     phase
+	open      bool // between Start and Close
+	keepAlive bool // the server lets connections persist (SetKeepAlive)
+
+	// The clocks. since is when the present wait began: the accept, the
+	// first byte of a request head, the last response, the last progress
+	// of a write, or the start of a lingering close (see Deadline). now is
+	// the time of the latest event a model reported: the Date header and
+	// the open-file cache read it.
+	since, now time.Time
+	fresh      bool // nothing answered yet: the first head's clock began at accept
+
+	// How the last answer ended, for Linger.
+	abandoned bool // the answer was a refusal: the rest of the stream is unread
+	broken    bool // the connection failed or timed out: nothing to protect
+	inFlight  bool // a request is counted in Stats as under way
+	discarded int  // bytes thrown away while lingering
 
 	parser Parser
-	req    Request
-	resp   Response
-	head   []byte // encoded response head, reused
-	path   []byte // scratch for the decoded path, reused
+	// x is what only a busy connection needs: the input buffer, the
+	// request, the response and their scratch space. An idle connection
+	// gives it back (Shrink), so that ten thousand idle connections in an
+	// event loop cost a few hundred bytes each, not 33 KiB.
+	x *exchange
+}
 
-	date    []byte // the Date header value, remade once a second
+// phase is where a connection is in its protocol life.
+type phase uint8
+
+const (
+	reading   phase = iota // waiting for (the rest of) a request
+	answering              // an answer is decided (a 408): Next hands it out
+	opening                // a request is in and a file step is out (Open)
+	sending                // the head and body are going out
+	lingering              // the last answer is out; what the client still sends is thrown away
+	ended                  // nothing left but to close
+)
+
+// The bounds of a lingering close. nginx waits up to 5 s by default
+// (lingering_timeout); a second is plenty on loopback and keeps a graceful
+// shutdown short. The byte bound stops a client that streams without end
+// from keeping a connection open that has nothing more to say to it.
+const (
+	lingerTimeout = time.Second
+	lingerLimit   = 4 << 20
+)
+
+// exchange is the per-request state of a session, pooled by the Site.
+type exchange struct {
+	in         [ReadBufferSize]byte // unparsed bytes are in[start:end]
+	start, end int
+
+	req  Request
+	resp Response
+	open OpenStep
+	head []byte // the encoded response head, reused
+	path []byte // the decoded path, reused
+	loc  []byte // a 301's Location, reused
+	date []byte // the Date header value, remade once a second
+
 	dateSec int64
-
-	responding bool // between Next returning true and Done
+	index   bool // path is a folder's index, appended by the core
 }
 
-// NewSession makes the protocol state for one connection.
-func NewSession(site *Site, stats *Stats) *Session {
-	return &Session{
-		site:  site,
-		stats: stats,
-		head:  make([]byte, 0, 512),
-		path:  make([]byte, 0, 256),
-		date:  make([]byte, 0, len(TimeFormat)),
+// NewSession makes the protocol state for the connections of a server
+// configured by cfg. A session is reusable: Start, ..., Close, Start again.
+func NewSession(cfg *Config) *Session {
+	return &Session{site: cfg.Site, stats: cfg.Stats, lim: &cfg.Limits, keepAlive: true, phase: ended}
+}
+
+// SetKeepAlive chooses whether connections may persist (the default). Off,
+// every response says "Connection: close" and ends its connection: the
+// classic loop of lesson 00, answer then close.
+func (s *Session) SetKeepAlive(on bool) { s.keepAlive = on }
+
+// Start begins a connection, accepted at now.
+func (s *Session) Start(now time.Time) {
+	s.Close()
+	s.open = true
+	s.phase = reading
+	s.since, s.now = now, now
+	s.fresh = true
+	s.abandoned, s.broken = false, false
+	s.stats.connAccepted()
+}
+
+// Close ends the connection: a response still under way is counted as cut
+// short, its file released, the per-request state given back, and the
+// connection counted closed. Closing a session that is not open does
+// nothing.
+func (s *Session) Close() {
+	if !s.open {
+		return // never started, or already closed
 	}
-}
-
-// Reset makes the session ready for a new connection, keeping its small
-// buffers (a model that pools sessions pays for them once, not per
-// connection) and giving its input buffer back to the pool.
-func (s *Session) Reset() {
+	s.open = false
+	if s.inFlight {
+		s.stats.failed()
+	}
 	s.finish()
-	s.start, s.end = 0, 0
 	s.parser.Reset()
-	s.Shrink()
-}
-
-// Idle reports whether the session is between requests with nothing in
-// hand: no response under way, no bytes buffered, and the parser at a
-// request boundary (not in the middle of skipping a body). An idle session
-// holds nothing a connection needs, so an event loop can give the whole
-// session back to a pool while the connection waits, and take one again
-// when bytes arrive.
-func (s *Session) Idle() bool {
-	return !s.responding && s.start == s.end && s.parser.discard == 0
-}
-
-// Shrink gives the input buffer back to the site's pool if the connection is
-// idle: no response under way and no bytes waiting. A model whose idle
-// connections wait without a read in progress (the event loop) calls it after
-// each response; the next ReadSpace takes a buffer again. Models that wait
-// inside read(2) hold the buffer while they wait, and gain nothing from it.
-func (s *Session) Shrink() {
-	if s.inBuf == nil || s.responding || s.start != s.end {
-		return
+	s.phase = ended
+	if s.x != nil {
+		s.giveBack()
 	}
-	s.site.bufs.put(s.inBuf)
-	s.inBuf, s.in = nil, nil
-	s.start, s.end = 0, 0
+	s.stats.connClosed()
 }
 
 // ReadSpace returns the free space at the end of the input buffer, for the
@@ -97,125 +157,455 @@ func (s *Session) Shrink() {
 // between responses) simply stops reading from it. That is backpressure,
 // and it bounds each connection's memory.
 func (s *Session) ReadSpace() []byte {
-	if s.inBuf == nil {
-		s.inBuf = s.site.bufs.get()
-		s.in = s.inBuf[:]
+	if s.x == nil {
+		s.x = s.site.exchanges.get()
 	}
-	if s.start > 0 {
+	x := s.x
+	if x.start > 0 {
 		// Slide the unparsed bytes (usually none, or the start of one
 		// pipelined request) to the front to make room.
-		s.end = copy(s.in, s.in[s.start:s.end])
-		s.start = 0
+		x.end = copy(x.in[:], x.in[x.start:x.end])
+		x.start = 0
 	}
-	return s.in[s.end:]
+	return x.in[x.end:]
 }
 
-// Received records that n bytes were read into ReadSpace.
-func (s *Session) Received(n int) { s.end += n }
+// Received records that n bytes were read into ReadSpace at now.
+func (s *Session) Received(n int, now time.Time) {
+	s.now = now
+	if s.Buffered() == 0 && !s.fresh {
+		s.since = now // the first byte of a new request head
+	}
+	s.x.end += n
+}
 
 // Buffered is how many received bytes have not been used yet. Zero between
 // requests means the connection is idle; more means a request is arriving.
-func (s *Session) Buffered() int { return s.end - s.start }
-
-// Next looks for the next complete request in what was received and, if one
-// is there, decides its response. It returns false when it needs more bytes.
-// After a true, the model sends Head and Body, then calls Done.
-func (s *Session) Next(now time.Time) bool {
-	if s.responding {
-		panic("servers: Session.Next called before Done") // a model bug, never a client's
+func (s *Session) Buffered() int {
+	if s.x == nil {
+		return 0
 	}
-	for s.start < s.end {
-		n, err := s.parser.Parse(s.in[s.start:s.end], &s.req)
-		s.start += n
+	return s.x.end - s.x.start
+}
+
+// Idle reports whether the session is between requests with nothing in
+// hand: no response under way, no bytes buffered, and the parser at a
+// request boundary (not in the middle of skipping a body).
+func (s *Session) Idle() bool {
+	return s.phase == reading && s.Buffered() == 0 && s.parser.discard == 0
+}
+
+// Shrink gives the per-request state, input buffer and all, back to the
+// site's pool if the connection is between requests with no bytes waiting.
+// A model whose idle connections wait without a read in progress (the event
+// loop) calls it after each response; the next ReadSpace takes it again.
+// Models that wait inside read(2) hold the buffer while they wait, and gain
+// nothing from it.
+func (s *Session) Shrink() {
+	if s.x != nil && s.phase == reading && s.Buffered() == 0 {
+		s.giveBack()
+	}
+}
+
+func (s *Session) giveBack() {
+	s.x.start, s.x.end = 0, 0
+	s.site.exchanges.put(s.x)
+	s.x = nil
+}
+
+// Next looks for the next complete request among the bytes received, or the
+// answer a timeout queued (see Expire), and reports whether there is one to
+// answer. After a true the model performs the file steps (Open), sends Head
+// and Body, and calls Sent; after a false it reads more.
+func (s *Session) Next() bool {
+	switch s.phase {
+	case answering:
+		s.phase = sending
+		return true
+	case opening, sending:
+		panic("servers: Session.Next called during a response") // a model bug, never a client's
+	case reading:
+	default:
+		return false
+	}
+	x := s.x
+	if x == nil {
+		return false
+	}
+	for x.start < x.end {
+		n, err := s.parser.Parse(x.in[x.start:x.end], &x.req)
+		x.start += n
 		if err != nil {
-			ErrorResponse(err.(*Error), &s.resp)
-			s.respond(now)
+			s.refuse(err.(*Error))
 			return true
 		}
-		if s.req.Method != 0 {
-			s.path = s.site.Resolve(&s.req, s.path, now, &s.resp)
-			s.respond(now)
+		if x.req.Method != 0 {
+			s.begin()
 			return true
 		}
 		if n == 0 {
 			break // need more bytes
 		}
 	}
-	if len(s.in) > 0 && s.Buffered() == len(s.in) {
+	if s.Buffered() == len(x.in) {
 		// Cannot happen while ReadBufferSize exceeds the parser's limits;
 		// kept so a future change of limits fails safe, not by hanging.
-		ErrorResponse(errHeaderTooLarge, &s.resp)
-		s.respond(now)
+		s.refuse(errHeaderTooLarge)
 		return true
 	}
 	return false
 }
 
-// Timeout prepares a 408 answer for a client that started a request but did
-// not finish it in time (RFC 9110 §15.5.9), and reports whether it did. An
-// idle connection gets no answer: it is simply closed.
-func (s *Session) Timeout(now time.Time) bool {
-	s.stats.Timeout()
-	if s.responding || s.Buffered() == 0 {
-		return false
-	}
-	ErrorResponse(&Error{408, "request head not received in time"}, &s.resp)
-	s.respond(now)
-	return true
+// refuse answers with an error status; the connection closes after it.
+func (s *Session) refuse(e *Error) {
+	s.countRequest()
+	ErrorResponse(e, &s.x.resp)
+	s.respond()
 }
 
-func (s *Session) respond(now time.Time) {
-	if sec := now.Unix(); sec != s.dateSec {
-		s.dateSec = sec
-		s.date = now.UTC().AppendFormat(s.date[:0], TimeFormat)
+// begin starts the answer to the request just parsed: the path is cleaned,
+// and the file looked for in the cache.
+func (s *Session) begin() {
+	s.countRequest()
+	x := s.x
+	x.resp = Response{KeepAlive: x.req.KeepAlive && s.keepAlive, NoBody: x.req.Method == HEAD}
+	x.index = false
+	if x.req.Method == OPTIONS && string(x.req.Path) == "*" {
+		x.resp.options(nil) // the server as a whole: no file to look for
+		s.respond()
+		return
 	}
-	s.head = AppendHead(s.head[:0], &s.resp, s.date)
-	s.responding = true
-	s.stats.requestStarted(s.resp.Status)
+	rel, err := cleanPath(x.path, x.req.Path)
+	x.path = rel
+	if err != nil {
+		x.resp.fail(err.(*Error))
+		s.respond()
+		return
+	}
+	if len(x.path) == 0 {
+		x.path = append(x.path, '.') // the root itself
+	}
+	s.lookup()
+}
+
+// lookup finds the file for x.path: in the open-file cache, without a
+// system call, or else by asking the model for a file step.
+func (s *Session) lookup() {
+	x := s.x
+	if f := s.site.cached(x.path, s.now); f != nil {
+		s.found(f)
+		return
+	}
+	x.open = OpenStep{Path: string(x.path), site: s.site, now: s.now}
+	s.phase = opening
+}
+
+// Open is the file step the response waits for, or nil when there is none:
+// the file was in the cache, or the answer needs no file. After a folder
+// was opened, Open names a second step, the folder's index.html.
+func (s *Session) Open() *OpenStep {
+	if s.phase != opening {
+		return nil
+	}
+	return &s.x.open
+}
+
+// Opened hands the core the result of the step Open named; the core then
+// decides the answer, or names the next step.
+func (s *Session) Opened(r OpenResult) {
+	if s.phase != opening {
+		panic("servers: Session.Opened without a file step") // a model bug
+	}
+	if r.err != nil {
+		s.x.resp.fail(r.err)
+		s.respond()
+		return
+	}
+	s.found(r.file)
+}
+
+// found decides the answer now that the file (or folder) for the request is
+// known.
+func (s *Session) found(f *File) {
+	x := s.x
+	if !f.dir {
+		x.resp.serveFile(&x.req, f)
+		s.respond()
+		return
+	}
+	f.release() // a folder is not sent: its index is
+	p := x.req.Path
+	switch {
+	case x.index:
+		// The index is itself a folder: nothing here to serve.
+		x.resp.fail(errForbidden)
+	case len(p) == 0 || p[len(p)-1] != '/':
+		// A folder asked for without its slash: its relative links
+		// would resolve one level too high. Send the client to the
+		// name with the slash, query kept, as nginx and net/http do.
+		// Leading slashes fold into one: "//docs/" would name the
+		// host "docs" (RFC 3986 §4.2), an open redirect.
+		for len(p) > 1 && p[1] == '/' {
+			p = p[1:]
+		}
+		x.loc = append(append(x.loc[:0], p...), '/')
+		if x.req.Query != nil {
+			x.loc = append(append(x.loc, '?'), x.req.Query...)
+		}
+		x.resp.redirect(x.loc)
+	default:
+		if string(x.path) == "." {
+			x.path = append(x.path[:0], "index.html"...)
+		} else {
+			x.path = append(x.path, "/index.html"...)
+		}
+		x.index = true
+		s.lookup()
+		return
+	}
+	s.respond()
+}
+
+// respond encodes the head of the answer decided; the model sends it next.
+func (s *Session) respond() {
+	x := s.x
+	if sec := s.now.Unix(); sec != x.dateSec || len(x.date) == 0 {
+		x.dateSec = sec
+		x.date = s.now.UTC().AppendFormat(x.date[:0], TimeFormat)
+	}
+	x.head = AppendHead(x.head[:0], &x.resp, x.date)
+	s.abandoned = x.resp.Err != nil
+	s.phase = sending
+	s.since = s.now // the write limit counts from here
+	s.stats.answered(x.resp.Status)
+}
+
+func (s *Session) countRequest() {
+	s.inFlight = true
+	s.stats.requestStarted()
 }
 
 // Head is the encoded response head (and, for an error, its short body).
-func (s *Session) Head() []byte { return s.head }
+func (s *Session) Head() []byte { return s.x.head }
 
 // Response is the response being sent, for a model that wants its details.
-func (s *Session) Response() *Response { return &s.resp }
+func (s *Session) Response() *Response { return &s.x.resp }
 
 // Body returns the file range to send after the head, or a nil file when
-// there is none (an error, a 304, a HEAD request, an empty file).
+// there is none (an error, a redirect, a 304, a HEAD request, an empty file).
 func (s *Session) Body() (f *File, off, n int64) {
-	r := &s.resp
+	r := &s.x.resp
 	if r.File == nil || r.NoBody || r.Length == 0 || r.Status >= 300 {
 		return nil, 0, 0
 	}
 	return r.File, r.Offset, r.Length
 }
 
-// Done ends the response in progress and reports whether the connection
-// should stay open for the next request.
-func (s *Session) Done() (keepAlive bool) {
-	keepAlive = s.resp.KeepAlive
+// Wrote records that n bytes of the response reached the socket at now.
+// Progress pushes the write deadline back: the write limit is on a client
+// that stops reading, not on a large file that takes long.
+func (s *Session) Wrote(n int, now time.Time) {
+	s.stats.sent(int64(n))
+	s.since, s.now = now, now
+}
+
+// Sent ends the response in progress, all of it sent at now, and reports
+// whether the connection stays open for the next request. When it does
+// not, the model closes it — lingeringly if Linger says so.
+func (s *Session) Sent(now time.Time) (keepAlive bool) {
+	keepAlive = s.x.resp.KeepAlive
 	s.finish()
+	s.now, s.since = now, now // idle from now, or the next head began now
+	s.fresh = false
+	if keepAlive {
+		s.phase = reading
+	} else {
+		s.phase = ended
+	}
 	return keepAlive
 }
 
 // finish releases the response's file and counts it done, if one is open.
 func (s *Session) finish() {
-	if !s.responding {
-		return
+	if s.inFlight {
+		s.inFlight = false
+		s.stats.requestDone()
 	}
-	s.responding = false
-	if s.resp.File != nil {
-		s.resp.File.Release()
+	if s.x != nil {
+		if s.x.resp.File != nil {
+			s.x.resp.File.release()
+		}
+		s.x.resp = Response{}
 	}
-	s.resp = Response{}
-	s.stats.requestDone()
 }
 
-// Abort ends a response that could not be sent completely (the client reset,
-// the file shrank). The connection must be closed.
-func (s *Session) Abort() {
-	if s.responding {
-		s.stats.Error()
+// Fail records that the connection broke: a read or write failed (the
+// client reset it, a write timed out), or the file shrank under a response.
+// It counts an error (and a timeout, if err is one) and ends any response
+// under way; the model then closes the connection, without lingering:
+// there is nothing left on it to protect.
+func (s *Session) Fail(err error) {
+	if isTimeout(err) {
+		s.stats.timeout()
 	}
-	s.finish()
+	s.stats.failed()
+	s.finish() // so that Close does not count it again
+
+	s.broken = true
+	s.phase = ended
+}
+
+// isTimeout reports the errors a model sees when a write limit ends a
+// write: EAGAIN from a blocking socket under SO_SNDTIMEO, or the deadline
+// error of Go's net package.
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, unix.EAGAIN)
+}
+
+// Deadline is until when the connection may wait for what it waits for now,
+// or zero for ever. The rules, the same for every model so that they
+// protect alike:
+//   - waiting for a request to begin, a connection may wait IdleTimeout
+//     from its last response;
+//   - a request head must be complete HeaderTimeout after its first byte.
+//     On a new connection it begins at accept, so that a client that
+//     connects and says nothing is a slow request, not an idle keep-alive
+//     connection;
+//   - a response must make progress every WriteTimeout;
+//   - a lingering close lasts lingerTimeout at most;
+//   - while a file step is out, the disk, not the client, is awaited.
+//
+// Asking again gives the same answer until something happens, so a model
+// that waits again after a spurious wake-up never buys a client more time.
+func (s *Session) Deadline() time.Time {
+	switch s.phase {
+	case reading:
+		idle := s.Buffered() == 0
+		var d time.Time
+		if idle && s.lim.IdleTimeout > 0 {
+			d = s.since.Add(s.lim.IdleTimeout)
+		}
+		if (!idle || s.fresh) && s.lim.HeaderTimeout > 0 {
+			if h := s.since.Add(s.lim.HeaderTimeout); d.IsZero() || h.Before(d) {
+				d = h
+			}
+		}
+		return d
+	case sending:
+		if s.lim.WriteTimeout > 0 {
+			return s.since.Add(s.lim.WriteTimeout)
+		}
+	case lingering:
+		return s.since.Add(lingerTimeout)
+	}
+	return time.Time{}
+}
+
+// Expire tells the session that its Deadline passed, at now, and reports
+// whether there is an answer to send for it. A client that began a request
+// and did not finish it in time gets one, a 408 (RFC 9110 §15.5.9): Next
+// hands it out and the model sends it the usual way, then closes. Anything
+// else is closed at once, without a word: an idle keep-alive connection, a
+// response whose client stopped reading (cut short: counted as an error
+// too), a lingering close that lasted long enough.
+func (s *Session) Expire(now time.Time) bool {
+	s.now = now
+	switch s.phase {
+	case reading:
+		s.stats.timeout()
+		if s.Buffered() > 0 {
+			s.refuse(errRequestTimeout)
+			s.phase = answering
+			return true
+		}
+	case sending:
+		s.stats.timeout()
+		s.Fail(nil)
+		return false
+	}
+	s.broken = true
+	s.phase = ended
+	return false
+}
+
+// errRequestTimeout is the answer to a request head that did not arrive
+// in time.
+var errRequestTimeout = &Error{408, "request head not received in time"}
+
+// Linger decides how the connection ends, once the model is to close it
+// after an answer (Sent said so, or the server is shutting down), and
+// reports whether the close must linger. It must when request bytes are
+// unread: after a refusal (the rest of the request was never read), with
+// requests or a body still arriving, or when pending says the kernel holds
+// bytes the model has not read yet (FIONREAD, or a readiness report not yet
+// acted on). Closing a socket with unread input makes the kernel send a
+// reset instead of a FIN, and a reset can destroy the last answer before
+// the client reads it. A client that sent nothing more is simply closed,
+// as nginx does: it has been told "Connection: close", and may not send
+// another request (RFC 9112 §9.6).
+//
+// To linger, a model shuts down its sending side (the client gets a FIN
+// after the last byte), then reads into ReadSpace, calling Discarded, until
+// the client closes too, Discarded says enough, or Deadline passes; then
+// it closes. Apache and nginx call this a lingering close.
+func (s *Session) Linger(now time.Time, pending bool) bool {
+	if s.phase == lingering {
+		return true
+	}
+	need := !s.broken && (s.abandoned || pending || s.Buffered() > 0 || s.parser.discard > 0)
+	if !need {
+		s.phase = ended
+		return false
+	}
+	s.phase = lingering
+	s.since, s.now = now, now
+	s.discarded = 0
+	if s.x != nil {
+		s.x.start, s.x.end = 0, 0 // what is buffered will never be parsed
+	}
+	return true
+}
+
+// Discarded records n bytes read and thrown away while lingering, and
+// reports whether to read on.
+func (s *Session) Discarded(n int) (more bool) {
+	s.discarded += n
+	return s.discarded < lingerLimit
+}
+
+// exchangePool is a bounded free list of exchanges. It is not a sync.Pool
+// because a sync.Pool is emptied by every garbage collection (and, under the
+// race detector, drops items at random), which would put allocations back
+// on the keep-alive path; and it is bounded so that a burst of busy
+// connections does not leave memory parked here for ever.
+type exchangePool struct {
+	mu   sync.Mutex
+	free []*exchange
+}
+
+// exchangePoolMax is how many idle exchanges are kept: 8 MiB at most.
+const exchangePoolMax = 256
+
+func (p *exchangePool) get() *exchange {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return x
+	}
+	p.mu.Unlock()
+	return &exchange{
+		head: make([]byte, 0, 512),
+		path: make([]byte, 0, 256),
+		date: make([]byte, 0, len(TimeFormat)),
+	}
+}
+
+func (p *exchangePool) put(x *exchange) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < exchangePoolMax {
+		p.free = append(p.free, x)
+	}
 }

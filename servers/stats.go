@@ -25,31 +25,38 @@ type Stats struct {
 // NewStats starts the counters at zero, now.
 func NewStats() *Stats { return &Stats{start: time.Now()} }
 
-// ConnAccepted counts a connection accepted and now open.
-func (s *Stats) ConnAccepted() {
-	s.accepted.Add(1)
-	s.open.Add(1)
-}
-
-// ConnClosed counts a connection closed.
-func (s *Stats) ConnClosed() { s.open.Add(-1) }
+// The counting below is done by Session, in one place for every model, so
+// that the dashboard compares like with like. A model counts only what
+// happens before a connection has a Session: a connection refused.
 
 // ConnRefused counts a connection turned away because of -max-conns.
 func (s *Stats) ConnRefused() { s.refused.Add(1) }
 
-// Timeout counts a connection closed by a header, idle or write timeout.
-func (s *Stats) Timeout() { s.timeouts.Add(1) }
+func (s *Stats) connAccepted() {
+	s.accepted.Add(1)
+	s.open.Add(1)
+}
 
-// Error counts a failure that is the server's or the network's, not a status
-// sent to the client: a reset, a failed write, a file that shrank mid-send.
-func (s *Stats) Error() { s.errors.Add(1) }
+func (s *Stats) connClosed() { s.open.Add(-1) }
 
-// Sent counts bytes written to clients.
-func (s *Stats) Sent(n int64) { s.bytesSent.Add(n) }
+// timeout counts a connection closed by a header, idle or write timeout.
+func (s *Stats) timeout() { s.timeouts.Add(1) }
 
-func (s *Stats) requestStarted(status int) {
+// failed counts a failure that is the server's or the network's, not a
+// status sent to the client: a reset, a failed write, a file that shrank
+// mid-send.
+func (s *Stats) failed() { s.errors.Add(1) }
+
+// sent counts bytes written to clients.
+func (s *Stats) sent(n int64) { s.bytesSent.Add(n) }
+
+func (s *Stats) requestStarted() {
 	s.requests.Add(1)
 	s.inFlight.Add(1)
+}
+
+// answered counts the status class of the answer decided for a request.
+func (s *Stats) answered(status int) {
 	if c := status / 100; c >= 1 && c <= 5 {
 		s.byClass[c].Add(1)
 	}

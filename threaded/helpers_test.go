@@ -43,17 +43,19 @@ func forEachVariant(t *testing.T, test func(t *testing.T, osThreads bool)) {
 	}
 }
 
-// start runs a threaded server over the demo site; edit adjusts its Config.
-// The server is shut down when the test ends, and must have stopped cleanly.
+// start runs a threaded server (goroutines) over the demo site; edit
+// adjusts its Config. The server is shut down when the test ends, and must
+// have stopped cleanly.
 func start(t *testing.T, edit func(*servers.Config)) *harness {
 	t.Helper()
-	return startSite(t, servers.SiteOptions{}, edit)
+	return startSite(t, false, servers.SiteOptions{}, edit)
 }
 
-// startSite is start with a choice of site options (a slow disk).
-func startSite(t *testing.T, opt servers.SiteOptions, edit func(*servers.Config)) *harness {
+// startSite is start with a choice of variant and site options (a slow disk).
+func startSite(t *testing.T, osThreads bool, opt servers.SiteOptions, edit func(*servers.Config)) *harness {
 	t.Helper()
-	return modeltest.Start(t, New, siteDir, opt, edit)
+	newServer := func(cfg servers.Config) (servers.Server, error) { return New(cfg, Options{OSThreads: osThreads}) }
+	return modeltest.Start(t, newServer, siteDir, opt, edit)
 }
 
 // want is the exact content of a demo file.

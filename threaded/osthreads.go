@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -28,7 +27,6 @@ type osServer struct {
 	cfg   servers.Config
 	ln    *blocking.Listener
 	conns *tracker
-	pool  sync.Pool // *blocking.Conn, to reuse their buffers
 }
 
 func newOSThreads(cfg servers.Config) (*osServer, error) {
@@ -40,15 +38,15 @@ func newOSThreads(cfg servers.Config) (*osServer, error) {
 	if max == 0 {
 		max = DefaultMaxOSThreads
 	}
-	s := &osServer{cfg: cfg, ln: ln, conns: newTracker(max)}
-	s.pool.New = func() any { return blocking.NewConn(&s.cfg) }
+	s := &osServer{cfg: cfg, ln: ln}
+	s.conns = newTracker(&s.cfg, max)
 	return s, nil
 }
 
 // Addr is the address listened on.
 func (s *osServer) Addr() string { return s.ln.Addr() }
 
-// Serve is the seed's second loop with real threads: accept in blocking
+// Serve is lesson 00's second loop with real threads: accept in blocking
 // mode, then start a thread to serve the connection.
 func (s *osServer) Serve() error {
 	if ok, err := s.conns.start(); !ok {
@@ -56,7 +54,9 @@ func (s *osServer) Serve() error {
 	}
 	defer s.conns.served()
 	for {
-		fd, c, err := s.acceptConn()
+		began := s.cfg.Trace.Begin()
+		fd, err := s.ln.Accept()
+		s.cfg.Trace.Accepted("accept4", fd, err, began)
 		if errors.Is(err, blocking.ErrListenerStopped) {
 			return nil
 		}
@@ -64,34 +64,17 @@ func (s *osServer) Serve() error {
 			s.conns.fail(s.ln.Stop)
 			return err
 		}
-		go s.handleConn(c, fd) // "spawn a new thread doing handle_connection(socket)"
-	}
-}
-
-// acceptConn waits for the next connection the server may serve, refusing
-// (accepting and closing at once) those past the cap.
-func (s *osServer) acceptConn() (int, *blocking.Conn, error) {
-	for {
-		fd, err := s.ln.Accept()
-		if err != nil {
-			return -1, nil, err
+		if c, adm := s.conns.admit(s.cfg.Stats); adm == admitted {
+			go s.handleConn(c, fd)
+		} else {
+			unix.Close(fd) // past the cap: refused at once
 		}
-		c := s.pool.Get().(*blocking.Conn)
-		switch s.conns.admit(c) {
-		case admitted:
-			s.cfg.Stats.ConnAccepted()
-			return fd, c, nil
-		case refused:
-			s.cfg.Stats.ConnRefused()
-		}
-		unix.Close(fd)
-		s.pool.Put(c)
 	}
 }
 
 // handleConn is one connection's thread. LockOSThread wires this goroutine
 // to the thread it runs on, and no other goroutine may run there; the
-// blocking system calls inside Conn.Serve then hold that thread asleep in
+// blocking system calls inside Conn.ServeFd then hold that thread asleep in
 // the kernel, exactly as a thread-per-connection server in C does.
 //
 // (Without the lock the runtime would still give each goroutine asleep in
@@ -104,9 +87,8 @@ func (s *osServer) acceptConn() (int, *blocking.Conn, error) {
 // per connection; Apache keeps a pool of threads instead.
 func (s *osServer) handleConn(c *blocking.Conn, fd int) {
 	runtime.LockOSThread()
-	c.Serve(fd)
+	c.ServeFd(fd)
 	s.conns.leave(c)
-	s.pool.Put(c)
 }
 
 // Shutdown stops accepting, closes idle connections (shutdown(2) wakes their

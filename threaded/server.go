@@ -5,16 +5,24 @@ import (
 	"errors"
 	"sync"
 
+	"serverlab/blocking"
 	"serverlab/servers"
 )
 
+// Options are the threaded model's own knobs.
+type Options struct {
+	// OSThreads locks each connection's goroutine to its own OS thread,
+	// with blocking system calls: Apache's worker model.
+	OSThreads bool
+}
+
 // New makes a threaded server listening on cfg.Addr: a goroutine per
-// connection over package net, or with cfg.OSThreads an OS thread per
+// connection over package net, or with opt.OSThreads an OS thread per
 // connection over blocking system calls.
-func New(cfg servers.Config) (servers.Server, error) {
+func New(cfg servers.Config, opt Options) (servers.Server, error) {
 	// Each branch checks its error itself: returning a nil *osServer
 	// straight through would make a non-nil servers.Server holding nil.
-	if cfg.OSThreads {
+	if opt.OSThreads {
 		s, err := newOSThreads(cfg)
 		if err != nil {
 			return nil, err
@@ -28,17 +36,6 @@ func New(cfg servers.Config) (servers.Server, error) {
 	return s, nil
 }
 
-// stopper is what Shutdown needs of a connection, whichever variant serves
-// it. The two differ only in how a connection asleep in a read is reached:
-// CloseRead on a net.Conn, shutdown(2) on a raw descriptor.
-type stopper interface {
-	// CloseIdle closes the connection now if it waits between requests,
-	// and after its response under way otherwise.
-	CloseIdle()
-	// Kill ends the connection now, whatever it is doing.
-	Kill()
-}
-
 // admission is the answer to a connection that knocks.
 type admission int
 
@@ -49,20 +46,27 @@ const (
 )
 
 // tracker keeps a server's open connections and its life cycle: the
-// bookkeeping both variants share, for MaxConns and for Shutdown.
+// bookkeeping both variants share, for MaxConns and for Shutdown. Both
+// serve each connection with the blocking model's own loop, blocking.Conn,
+// and pool those, with their Sessions, for the next connections.
 type tracker struct {
 	max  int           // cap on open connections; 0: none
 	done chan struct{} // closed when Serve has returned
 
+	pool   sync.Pool       // idle *blocking.Conn
+	chunks blocking.Chunks // their copy buffers, lent while a body is copied
+
 	mu      sync.Mutex
-	open    map[stopper]struct{}
+	open    map[*blocking.Conn]struct{}
 	serving bool
 	stopped bool
 	wg      sync.WaitGroup // one count per connection being served
 }
 
-func newTracker(max int) *tracker {
-	return &tracker{max: max, done: make(chan struct{}), open: make(map[stopper]struct{})}
+func newTracker(cfg *servers.Config, max int) *tracker {
+	t := &tracker{max: max, done: make(chan struct{}), open: make(map[*blocking.Conn]struct{})}
+	t.pool.New = func() any { return blocking.NewConn(cfg, blocking.Options{KeepAlive: true}, &t.chunks) }
+	return t
 }
 
 // start records that Serve runs, so that Shutdown waits for it. It reports
@@ -80,27 +84,34 @@ func (t *tracker) start() (bool, error) {
 	return true, nil
 }
 
-// admit decides whether a new connection may be served. Only the accept
-// loop calls it, so every wg.Add happens before Serve's final wg.Wait.
-func (t *tracker) admit(c stopper) admission {
+// admit decides whether a new connection may be served, and gives it the
+// Conn that will serve it. Only the accept loop calls it, so every wg.Add
+// happens before Serve's final wg.Wait. A connection refused is counted.
+func (t *tracker) admit(stats *servers.Stats) (*blocking.Conn, admission) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case t.stopped:
-		return stopping
+		return nil, stopping
 	case t.max > 0 && len(t.open) >= t.max:
-		return refused
+		// Counted before the close, so that a client that sees its
+		// connection end also finds it counted.
+		stats.ConnRefused()
+		return nil, refused
 	}
+	c := t.pool.Get().(*blocking.Conn)
 	t.open[c] = struct{}{}
 	t.wg.Add(1)
-	return admitted
+	return c, admitted
 }
 
-// leave forgets a connection that has closed.
-func (t *tracker) leave(c stopper) {
+// leave forgets a connection that has closed, and keeps its Conn for the
+// next one.
+func (t *tracker) leave(c *blocking.Conn) {
 	t.mu.Lock()
 	delete(t.open, c)
 	t.mu.Unlock()
+	t.pool.Put(c)
 	t.wg.Done()
 }
 
@@ -134,13 +145,13 @@ func (t *tracker) shutdown(ctx context.Context, stopAccepting func()) error {
 	if !serving {
 		return nil
 	}
-	t.each(stopper.CloseIdle)
+	t.each((*blocking.Conn).CloseIdle)
 	select {
 	case <-t.done:
 		return nil
 	case <-ctx.Done():
 	}
-	t.each(stopper.Kill)
+	t.each((*blocking.Conn).Kill)
 	<-t.done
 	return ctx.Err()
 }
@@ -154,10 +165,10 @@ func (t *tracker) fail(stopAccepting func()) {
 	if first {
 		stopAccepting()
 	}
-	t.each(stopper.Kill)
+	t.each((*blocking.Conn).Kill)
 }
 
-func (t *tracker) each(f func(stopper)) {
+func (t *tracker) each(f func(*blocking.Conn)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.open {

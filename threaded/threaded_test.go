@@ -23,12 +23,7 @@ import (
 // startV starts the variant chosen, with edit's changes to the Config.
 func startV(t *testing.T, osThreads bool, edit func(*servers.Config)) *harness {
 	t.Helper()
-	return startSite(t, servers.SiteOptions{}, func(c *servers.Config) {
-		c.OSThreads = osThreads
-		if edit != nil {
-			edit(c)
-		}
-	})
+	return startSite(t, osThreads, servers.SiteOptions{}, edit)
 }
 
 func TestGetExactBytes(t *testing.T) {
@@ -43,12 +38,7 @@ func TestGetExactBytes(t *testing.T) {
 			{"slow disk", servers.SiteOptions{DiskDelay: time.Millisecond}, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				h := startSite(t, tc.opt, func(c *servers.Config) {
-					c.OSThreads = osThreads
-					if tc.edit != nil {
-						tc.edit(c)
-					}
-				})
+				h := startSite(t, osThreads, tc.opt, tc.edit)
 				for _, name := range []string{"1k.bin", "1m.bin", "hello.txt", "empty.txt"} {
 					c := dial(t, h.Addr)
 					c.Send(get("/" + name))
@@ -422,7 +412,7 @@ func TestOSThreadsDefaultCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	s, err := newOSThreads(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats(), OSThreads: true})
+	s, err := newOSThreads(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +539,7 @@ func TestShutdownBeforeServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer site.Close()
-		srv, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats(), OSThreads: osThreads})
+		srv, err := New(servers.Config{Addr: "127.0.0.1:0", Site: site, Stats: servers.NewStats()}, Options{OSThreads: osThreads})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +562,7 @@ func TestNewFailsCleanly(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer site.Close()
-		srv, err := New(servers.Config{Addr: "not an address", Site: site, Stats: servers.NewStats(), OSThreads: osThreads})
+		srv, err := New(servers.Config{Addr: "not an address", Site: site, Stats: servers.NewStats()}, Options{OSThreads: osThreads})
 		if err == nil || srv != nil {
 			t.Fatalf("New with a bad address: %v, %v; want nil and an error", srv, err)
 		}

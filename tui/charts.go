@@ -41,8 +41,8 @@ type series struct {
 }
 
 // plot draws series over a w×h area with a Y axis from 0 to yMax, labelled
-// on the rows labels names (row 0 is the bottom).
-func plot(w, h int, yMax float64, labels map[int]string, axis lipgloss.Style, ss []series) string {
+// on the rows labels names (row 0 is the bottom), in the axis style ax.
+func plot(w, h int, yMax float64, labels map[int]string, ax axisStyle, ss []series) string {
 	if w < 4 || h < 1 {
 		return ""
 	}
@@ -55,7 +55,7 @@ func plot(w, h int, yMax float64, labels map[int]string, axis lipgloss.Style, ss
 	}
 	lc := linechart.New(w, h, 0, 1, 0, top,
 		linechart.WithXYSteps(0, 1),
-		linechart.WithStyles(axis, axis, lipgloss.NewStyle()),
+		linechart.WithStyles(ax.line, ax.label, lipgloss.NewStyle()),
 		linechart.WithYLabelFormatter(func(i int, _ float64) string { return labels[i] }))
 	lc.DrawXYAxisAndLabel()
 
@@ -95,6 +95,10 @@ func plot(w, h int, yMax float64, labels map[int]string, axis lipgloss.Style, ss
 	}
 	return lc.View()
 }
+
+// axisStyle is how a chart's axis looks: its line faint, its numbers, the
+// scale every column shares, as readable as the data.
+type axisStyle struct{ line, label lipgloss.Style }
 
 // spark draws vals as a bar sparkline of w×h against a maximum of yMax, so
 // that several servers' sparklines share one scale.

@@ -30,7 +30,9 @@
 //
 //	driver.go   the Driver interface and the values it hands the model
 //	model.go    Model, Update, keys and knobs; keys.go, knobs.go
-//	render.go   View: layout, columns, numbers panel, summaries
+//	render.go   View: columns, titles and badges, numbers panel, summaries
+//	layout.go   how many servers get a column, and how wide
+//	compare.go  the compare row, and which figures each scenario compares
 //	charts.go   the charts, drawn with ntcharts from each server's history
 //	history.go  the ring of samples each server keeps
 //	picker.go   the scenario menu; lessons.go the lesson line
@@ -50,5 +52,8 @@
 // flight, # its OS threads. The numbers panel beside or under the charts
 // repeats each series' glyph, so it is the legend too. On an 80-column
 // terminal one server gets the charts and the others one line each; tab
-// and the arrows move between them.
+// and the arrows move between them. From 150 columns, a projected
+// terminal's width, every server has its column (layout.go), and under
+// them the compare row (compare.go) puts the scenario's point in a few
+// numbers: its one or two figures for each server, against the first.
 package tui

@@ -150,6 +150,7 @@ const (
 	Crashed                // the process died; Status.Detail has why
 	Stopped                // stopped on purpose
 	External               // a server the dashboard did not start (nginx)
+	Held                   // answering, but its loop waits before each turn (slow motion)
 )
 
 // String is the state as a word, which the screen shows beside its glyph.
@@ -165,6 +166,8 @@ func (s State) String() string {
 		return "stopped"
 	case External:
 		return "external"
+	case Held:
+		return "held"
 	}
 	return "unknown"
 }

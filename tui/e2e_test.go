@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,9 +17,13 @@ import (
 
 // The end-to-end tests run the real serverlab binary in a real terminal,
 // a tmux pane, as a teacher would: the three models as child processes,
-// real load on loopback, the screen read back as text. They check what the
-// issue promises: every model's name and non-zero throughput on screen, and
-// no server process left behind after q or SIGTERM.
+// real load on loopback, the screen read back as text. They check what a
+// class needs: on a projector-sized terminal every model's column with
+// non-zero throughput, colours a projector keeps and none under NO_COLOR,
+// and no server process left behind after q, SIGTERM or a closed terminal.
+//
+// The machine running them may be loaded: every wait is on a condition
+// seen on screen, with a generous bound, never a fixed sleep.
 
 // e2eBin is the serverlab binary the end-to-end tests share, built once
 // (into e2eDir, removed by TestMain) or taken from $SERVERLAB_BIN.
@@ -118,15 +123,16 @@ func alive(pid int) bool {
 	return ok && state != "Z"
 }
 
-// startDashboard runs `serverlab tui -scenario crowd` in a pane and
-// returns the pane, the dashboard's pid and its server children's pids.
-func startDashboard(t *testing.T, bin string, w, h int) (*pane, int, []int) {
+// startDashboard runs `serverlab tui -scenario NAME` in a w×h pane, with
+// env (VAR=value words) before it, and returns the pane, the dashboard's
+// pid and its server children's pids.
+func startDashboard(t *testing.T, bin, env, scenario string, w, h int) (*pane, int, []int) {
 	t.Helper()
-	shell := fmt.Sprintf("%s tui -scenario crowd; echo TUI-EXIT=$?; sleep 60", bin)
+	shell := fmt.Sprintf("%s %s tui -scenario %s; echo TUI-EXIT=$?; sleep 60", env, bin, scenario)
 	p := newPane(t, w, h, shell)
 	shPID, _ := strconv.Atoi(strings.TrimSpace(p.tmux("list-panes", "-t", "e2e", "-F", "#{pane_pid}")))
 	var tuiPID int
-	for deadline := time.Now().Add(10 * time.Second); tuiPID == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); tuiPID == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if kids := childrenOf(shPID); len(kids) > 0 {
 			tuiPID = kids[0]
 		}
@@ -135,7 +141,7 @@ func startDashboard(t *testing.T, bin string, w, h int) (*pane, int, []int) {
 		t.Fatalf("the dashboard did not start; screen:\n%s", p.screen())
 	}
 	var servers []int
-	for deadline := time.Now().Add(20 * time.Second); len(servers) < 3 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); len(servers) < 3 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		servers = childrenOf(tuiPID)
 	}
 	if len(servers) < 3 {
@@ -169,43 +175,76 @@ func checkGone(t *testing.T, pids []int) {
 
 var throughput = regexp.MustCompile(`throughput ([0-9.]+)([kM]?) req/s`)
 
-func TestEndToEndCrowd(t *testing.T) {
+// sgrCodes matches the colour and attribute codes in a pane captured with
+// its escapes (capture-pane -e).
+var sgrCodes = regexp.MustCompile(`\x1b\[([0-9;:]*)m`)
+
+// TestEndToEndProjector runs slow-client at 160x45, the size of a
+// projected terminal a class can read, and checks what the class came
+// for: every model in its own column with non-zero throughput, and the
+// compare row; then that the colours are the sixteen ANSI ones only, and
+// that q quits and takes the servers with it.
+func TestEndToEndProjector(t *testing.T) {
 	bin := e2eBinary(t)
-	// 200 columns: all three servers get a column with a throughput line.
-	p, _, servers := startDashboard(t, bin, 200, 50)
-	screen := p.waitScreen("three models with non-zero throughput", 30*time.Second, func(s string) bool {
-		for _, name := range []string{"blocking", "threaded", "evloop"} {
+	p, _, servers := startDashboard(t, bin, "", "slow-client", 160, 45)
+	// The blocking server stalls for a second whenever it meets the slow
+	// client, so its throughput is zero in some intervals: each column
+	// must show a non-zero figure at some point, not all at one instant.
+	names := []string{"blocking", "threaded", "evloop"}
+	moved := make([]bool, len(names))
+	screen := p.waitScreen("three models in columns with non-zero throughput, and the compare row", 90*time.Second, func(s string) bool {
+		for _, name := range names {
 			if !strings.Contains(s, name) {
 				return false
 			}
 		}
 		m := throughput.FindAllStringSubmatch(s, -1)
-		if len(m) != 3 {
-			return false
+		if len(m) != len(names) {
+			return false // not yet three columns, each with its throughput
 		}
-		for _, r := range m {
-			if v, _ := strconv.ParseFloat(r[1], 64); v == 0 {
-				return false
+		for i, r := range m {
+			if v, _ := strconv.ParseFloat(r[1], 64); v > 0 {
+				moved[i] = true
 			}
 		}
-		return true
+		return strings.Contains(s, "COMPARE") && !slices.Contains(moved, false)
 	})
-	t.Logf("screen with crowd running:\n%s", screen)
+	t.Logf("slow-client at 160x45:\n%s", screen)
+
+	coloured := p.tmux("capture-pane", "-p", "-e", "-t", "e2e")
+	if !sgrCodes.MatchString(coloured) {
+		t.Errorf("no colour codes on a colour terminal:\n%q", coloured)
+	}
+	for _, m := range sgrCodes.FindAllStringSubmatch(coloured, -1) {
+		if strings.Contains(m[1], "38;") || strings.Contains(m[1], "48;") || strings.Contains(m[1], ":") {
+			t.Errorf("colour %q outside the sixteen ANSI colours", m[0])
+			break
+		}
+	}
 
 	p.tmux("send-keys", "-t", "e2e", "q")
-	p.waitScreen("the dashboard to exit", 20*time.Second, func(s string) bool { return strings.Contains(s, "TUI-EXIT=") })
+	p.waitScreen("the dashboard to exit", 30*time.Second, func(s string) bool { return strings.Contains(s, "TUI-EXIT=") })
 	if s := p.screen(); !strings.Contains(s, "TUI-EXIT=0") {
 		t.Errorf("dashboard exit status not 0:\n%s", s)
 	}
 	checkGone(t, servers)
 }
 
+// TestEndToEndSIGTERM runs the dashboard at 80x24 without colour
+// (NO_COLOR), checks that it says everything in words and draws no
+// colour, and that SIGTERM is a clean quit.
 func TestEndToEndSIGTERM(t *testing.T) {
 	bin := e2eBinary(t)
-	p, tuiPID, servers := startDashboard(t, bin, 80, 24)
-	p.waitScreen("the servers to listen", 30*time.Second, func(s string) bool {
-		return strings.Contains(s, "listening") && strings.Count(s, "● up") == 2
+	p, tuiPID, servers := startDashboard(t, bin, "NO_COLOR=1", "crowd", 80, 24)
+	p.waitScreen("the servers to be up", 60*time.Second, func(s string) bool {
+		return strings.Count(s, "● UP") == 3 && strings.Contains(s, "▶ RUNNING")
 	})
+	for _, m := range sgrCodes.FindAllStringSubmatch(p.tmux("capture-pane", "-p", "-e", "-t", "e2e"), -1) {
+		if m[1] != "" && m[1] != "0" {
+			t.Errorf("NO_COLOR, and yet the screen has %q", m[0])
+			break
+		}
+	}
 	if err := syscall.Kill(tuiPID, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -227,9 +266,9 @@ func TestEndToEndSIGTERM(t *testing.T) {
 // with the dashboard.
 func TestEndToEndHangup(t *testing.T) {
 	bin := e2eBinary(t)
-	p, tuiPID, servers := startDashboard(t, bin, 80, 24)
-	p.waitScreen("the servers to listen", 30*time.Second, func(s string) bool {
-		return strings.Contains(s, "listening") && strings.Count(s, "● up") == 2
+	p, tuiPID, servers := startDashboard(t, bin, "", "crowd", 80, 24)
+	p.waitScreen("the servers to be up", 60*time.Second, func(s string) bool {
+		return strings.Count(s, "● UP") == 3
 	})
 	exec.Command("tmux", "-L", p.socket, "kill-server").Run()
 	checkGone(t, append(servers, tuiPID))

@@ -27,13 +27,26 @@ type fakeDriver struct {
 // and golden files must not depend on when the test ran.
 var epoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func newFakeDriver() *fakeDriver {
-	d := &fakeDriver{targets: []string{"blocking", "threaded", "evloop"}}
+// threeModels and fourModels are the fakes' targets: the models of today,
+// and with the io_uring model that is to join them.
+var (
+	threeModels = []string{"blocking", "threaded", "evloop"}
+	fourModels  = []string{"blocking", "threaded", "evloop", "uring"}
+)
+
+func newFakeDriver() *fakeDriver { return newFakeDriverOf(threeModels) }
+
+// newFakeDriverOf is a fake driver over the named targets, every one
+// listening. Each scenario's lesson is long enough to wrap on an
+// 80-column terminal, as the real ones do.
+func newFakeDriverOf(names []string) *fakeDriver {
+	d := &fakeDriver{targets: names}
 	for _, n := range []string{"baseline", "crowd", "slow-client", "c10k", "big-files", "slow-reader", "churn", "overload", "slow-disk"} {
 		d.scenarios = append(d.scenarios, Scenario{
-			Name:   n,
-			Shows:  fmt.Sprintf("What %s shows: a paragraph about it. It has a second sentence too.", n),
-			Lesson: fmt.Sprintf("Watch the charts while %s runs: this is the lesson line.", n),
+			Name:  n,
+			Shows: fmt.Sprintf("What %s shows: a paragraph about it. It has a second sentence too.", n),
+			Lesson: fmt.Sprintf("The charts while %s runs: this is the lesson line, long enough "+
+				"to need a second line on an eighty-column terminal.", n),
 		})
 	}
 	for i := range d.targets {
@@ -133,15 +146,21 @@ func (d *fakeDriver) lastSet() Knobs {
 	return d.sets[len(d.sets)-1]
 }
 
-// slowClientFrames is n intervals of the slow-client picture: blocking's
-// latency climbs in steps while the other two stay flat. Everything is a
-// function of the interval number, so the frames are the same every run.
-func slowClientFrames(n int) []Frame {
+// slowClientFrames is n intervals of the slow-client picture for three
+// servers: blocking's latency climbs in steps while the other two stay
+// flat. Everything is a function of the interval number, so the frames are
+// the same every run.
+func slowClientFrames(n int) []Frame { return slowClientFramesOf(n, 3) }
+
+// slowClientFramesOf is the same for k servers: the first is blocking,
+// the others alike but for their threads, memory and, from the fourth on,
+// a lower p99 (the io_uring model's place in the picture).
+func slowClientFramesOf(n, k int) []Frame {
 	var out []Frame
 	for i := range n {
 		at := epoch.Add(time.Duration(i+1) * 250 * time.Millisecond)
 		wave := math.Sin(float64(i) / 5)
-		for t := range 3 {
+		for t := range k {
 			f := Frame{
 				Target: t, At: at, Interval: 250 * time.Millisecond,
 				Requests: 2500, Bytes: 2500 * 1100,
@@ -162,6 +181,10 @@ func slowClientFrames(n int) []Frame {
 			}
 			if t == 2 {
 				f.Threads, f.RSS = 5, 7<<20
+			}
+			if t >= 3 {
+				f.Threads, f.RSS, f.Requests = 3, 5<<20, 3000
+				f.P99 = time.Duration(200+30*wave) * time.Microsecond
 			}
 			f.Bytes = f.Requests * 1100
 			out = append(out, f)

@@ -12,25 +12,28 @@ type sample struct {
 	at              time.Time
 	answered        bool // any response completed, so p50 and p99 mean something
 	p50, p99        time.Duration
-	rps             float64
+	uncorrectedP99  time.Duration
+	rps, bps        float64 // requests and bytes per second
 	conns, inFlight int
 	hasServer       bool
 	srvOpen         int64
 	srvInFlight     int64
 	hasProc         bool
 	threads         int
+	rss             int64
 }
 
 func sampleOf(f Frame) sample {
 	s := sample{
 		at: f.At, answered: f.Requests > 0,
-		p50: f.P50, p99: f.P99,
+		p50: f.P50, p99: f.P99, uncorrectedP99: f.UncorrectedP99,
 		conns: f.Conns, inFlight: f.InFlight,
 		hasServer: f.HasServer, srvOpen: f.ServerOpen, srvInFlight: f.ServerInFlight,
-		hasProc: f.HasProc, threads: f.Threads,
+		hasProc: f.HasProc, threads: f.Threads, rss: f.RSS,
 	}
 	if f.Interval > 0 {
 		s.rps = float64(f.Requests) / f.Interval.Seconds()
+		s.bps = float64(f.Bytes) / f.Interval.Seconds()
 	}
 	return s
 }
@@ -80,10 +83,12 @@ type target struct {
 	// Totals since the scenario started or the charts were reset.
 	errors     []ErrorCount
 	maxLatency time.Duration
+	fresh      int // samples pushed since then: the compare row looks no further back
 }
 
 func (t *target) add(f Frame) {
 	t.hist.push(sampleOf(f))
+	t.fresh++
 	t.last, t.seen = f, true
 	t.maxLatency = max(t.maxLatency, f.Max)
 	for _, e := range f.Errors {
@@ -113,7 +118,7 @@ func (t *target) errorTotal() int64 {
 }
 
 // resetTotals starts the totals afresh, as a new scenario does.
-func (t *target) resetTotals() { t.errors, t.maxLatency = nil, 0 }
+func (t *target) resetTotals() { t.errors, t.maxLatency, t.fresh = nil, 0, 0 }
 
 // reset forgets everything but the name and the state: the "reset
 // charts" key.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +34,13 @@ func TestMain(m *testing.M) {
 // slow frame tick, so that nothing on screen depends on when it ran.
 func newTest(t *testing.T, scenario string) (*Model, *fakeDriver) {
 	t.Helper()
-	d := newFakeDriver()
+	return newTestOf(t, threeModels, scenario)
+}
+
+// newTestOf is newTest over the named fake servers.
+func newTestOf(t *testing.T, models []string, scenario string) (*Model, *fakeDriver) {
+	t.Helper()
+	d := newFakeDriverOf(models)
 	m, err := New(d, Options{Scenario: scenario, Now: func() time.Time { return epoch }, Tick: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +95,7 @@ func TestOpensPausedOnBaselineWithPicker(t *testing.T) {
 	}
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	v := m.View()
-	for _, want := range []string{"Scenarios", "paused", "▸ baseline", "What baseline shows"} {
+	for _, want := range []string{"Scenarios", "‖ PAUSED", "▸ baseline", "What baseline shows"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
@@ -212,7 +220,7 @@ func TestScenarioSwitch(t *testing.T) {
 	if final.picker.open {
 		t.Error("picker still open after enter")
 	}
-	if v := final.View(); !strings.Contains(v, "scenario slow-client") || !strings.Contains(v, "running") {
+	if v := final.View(); !strings.Contains(v, "scenario slow-client") || !strings.Contains(v, "▶ RUNNING") {
 		t.Errorf("header does not show slow-client running:\n%s", v)
 	}
 }
@@ -233,7 +241,7 @@ func TestFocusAndRestart(t *testing.T) {
 	d.push(slowClientFrames(10)...)
 	d.setStatus(1, Status{State: Crashed, Detail: "panic: boom"})
 	tm := runTest(t, m, 80, 24)
-	waitForScreen(t, tm, "crashed")
+	waitForScreen(t, tm, "✗ CRASHED")
 	tm.Type("x") // blocking is listening: refused
 	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 	tm.Type("x")
@@ -242,7 +250,7 @@ func TestFocusAndRestart(t *testing.T) {
 		defer d.mu.Unlock()
 		return len(d.restarts) == 1
 	})
-	waitForScreen(t, tm, "◌ starting")
+	waitForScreen(t, tm, "◌ STARTING")
 	final := finish(t, tm)
 	if d.restarts[0] != 1 {
 		t.Errorf("restarted %v, want [1]", d.restarts)
@@ -251,7 +259,7 @@ func TestFocusAndRestart(t *testing.T) {
 		t.Errorf("focus %d after tab, want 1", final.focus)
 	}
 	v := final.View()
-	if !strings.Contains(v, "▶ threaded") || !strings.Contains(v, "starting") {
+	if !strings.Contains(v, "▶ threaded") || !strings.Contains(v, "◌ STARTING") {
 		t.Errorf("want threaded in focus and starting again:\n%s", v)
 	}
 	for _, k := range []tea.KeyMsg{{Type: tea.KeyShiftTab}, {Type: tea.KeyLeft}} {
@@ -312,7 +320,7 @@ func TestResize(t *testing.T) {
 	m, d := newTest(t, "slow-client")
 	d.push(slowClientFrames(300)...)
 	m.Update(tickMsg{})
-	for _, sz := range [][2]int{{80, 24}, {200, 60}, {120, 40}, {100, 30}, {80, 24}, {40, 10}} {
+	for _, sz := range [][2]int{{80, 24}, {200, 60}, {120, 40}, {100, 30}, {150, 40}, {160, 45}, {240, 60}, {80, 24}, {40, 10}} {
 		m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
 		for _, page := range []string{"columns", "help", "picker"} {
 			switch page {
@@ -348,7 +356,7 @@ func TestResizeInProgram(t *testing.T) {
 	m, d := newTest(t, "slow-client")
 	d.push(slowClientFrames(40)...)
 	tm := runTest(t, m, 80, 24)
-	waitForScreen(t, tm, "▶ blocking", "threaded  ● up")
+	waitForScreen(t, tm, "▶ blocking", "threaded   ● UP")
 	tm.Send(tea.WindowSizeMsg{Width: 200, Height: 60})
 	waitForScreen(t, tm, "throughput 10.0k req/s")
 	final := finish(t, tm)
@@ -360,26 +368,51 @@ func TestResizeInProgram(t *testing.T) {
 }
 
 // TestGolden compares whole screens, drawn from fixed fake data, with the
-// files in testdata (go test ./tui -run Golden -update rewrites them).
+// files in testdata (go test ./tui -run Golden -update rewrites them):
+// the small screens of a laptop and the projected ones of a classroom,
+// with today's three models and with four.
 func TestGolden(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		w, h int
-		keys []string
+		name   string
+		w, h   int
+		models []string
+		keys   []string
+		// states, when set, puts the servers in these states.
+		states []Status
 	}{
-		{"slow-client-80x24", 80, 24, nil},
-		{"slow-client-200x60", 200, 60, nil},
-		{"focus-evloop-80x24", 80, 24, []string{"tab", "tab"}},
-		{"one-at-a-time-120x40", 120, 40, []string{"m"}},
-		{"picker-80x24", 80, 24, []string{"p", "j"}},
-		{"help-80x24", 80, 24, []string{"?"}},
+		{"slow-client-80x24", 80, 24, threeModels, nil, nil},
+		{"slow-client-200x60", 200, 60, threeModels, nil, nil},
+		{"focus-evloop-80x24", 80, 24, threeModels, []string{"tab", "tab"}, nil},
+		{"one-at-a-time-120x40", 120, 40, threeModels, []string{"m"}, nil},
+		{"picker-80x24", 80, 24, threeModels, []string{"p", "j"}, nil},
+		{"help-80x24", 80, 24, threeModels, []string{"?"}, nil},
+		{"slow-client-120x35", 120, 35, threeModels, nil, nil},
+		{"three-150x40", 150, 40, threeModels, nil, nil},
+		{"three-160x45", 160, 45, threeModels, nil, nil},
+		{"three-200x50", 200, 50, threeModels, nil, nil},
+		{"three-240x60", 240, 60, threeModels, nil, nil},
+		{"four-150x40", 150, 40, fourModels, nil, nil},
+		{"four-160x45", 160, 45, fourModels, nil, nil},
+		{"four-200x50", 200, 50, fourModels, nil, nil},
+		{"four-240x60", 240, 60, fourModels, nil, nil},
+		{"four-focus-uring-160x45", 160, 45, fourModels, []string{"tab", "tab", "tab"}, nil},
+		{"states-200x50", 200, 50, fourModels, nil, []Status{
+			{State: Listening, Addr: "127.0.0.1:40001"},
+			{State: Crashed, Detail: "exit status 2: listen tcp 127.0.0.1:40002: bind: address already in use"},
+			{State: Held, Addr: "127.0.0.1:40003"},
+			{State: Starting},
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, d := newTest(t, "slow-client")
-			d.push(slowClientFrames(240)...)
+			m, d := newTestOf(t, c.models, "slow-client")
+			d.push(slowClientFramesOf(240, len(c.models))...)
 			// In one-at-a-time mode, it is blocking's turn.
-			d.setStatus(1, Status{State: Listening, Addr: "127.0.0.1:40002"})
-			d.setStatus(2, Status{State: Listening, Addr: "127.0.0.1:40003"})
+			for i := 1; i < len(c.models); i++ {
+				d.setStatus(i, Status{State: Listening, Addr: fmt.Sprintf("127.0.0.1:%d", 40001+i)})
+			}
+			for i, s := range c.states {
+				d.setStatus(i, s)
+			}
 			tm := runTest(t, m, c.w, c.h)
 			// Keys only once the first tick has taken in the frames:
 			// then the final view depends on nothing but the data.
@@ -393,7 +426,9 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			final := finish(t, tm)
-			golden.RequireEqual(t, []byte(final.View()))
+			v := final.View()
+			checkSize(t, c.name, v, c.w, c.h)
+			golden.RequireEqual(t, []byte(v))
 		})
 	}
 }
@@ -506,29 +541,134 @@ func TestLessonFallsBackOnShows(t *testing.T) {
 }
 
 // TestColourIsNotTheOnlyCarrier renders the same screens in 16 colours and
-// without: once the colour codes are stripped, the texts must be equal,
-// so everything the colours say is also said in words and glyphs.
+// without (NO_COLOR's profile): once the colour codes are stripped, the
+// texts must be equal, so everything the colours say is also said in words
+// and glyphs. It covers an 80-column laptop and a 160-column projector,
+// with every state a server can show.
 func TestColourIsNotTheOnlyCarrier(t *testing.T) {
 	defer lipgloss.SetColorProfile(termenv.Ascii)
-	for _, keys := range [][]string{nil, {"p"}, {"?"}, {"m"}} {
+	for _, c := range []struct {
+		w, h   int
+		models []string
+		keys   []string
+	}{
+		{120, 40, threeModels, nil},
+		{120, 40, threeModels, []string{"p"}},
+		{120, 40, threeModels, []string{"?"}},
+		{120, 40, threeModels, []string{"m"}},
+		{80, 24, threeModels, nil},
+		{160, 45, threeModels, nil},
+		{200, 50, fourModels, []string{" "}},
+	} {
 		var views [2]string
 		for i, profile := range []termenv.Profile{termenv.Ascii, termenv.ANSI} {
 			lipgloss.SetColorProfile(profile)
-			m, d := newTest(t, "slow-client")
-			d.setStatus(1, Status{State: Crashed, Detail: "exit status 2: bind: address in use"})
-			d.push(slowClientFrames(100)...)
-			m.Update(tickMsg{})
-			m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-			for _, k := range keys {
-				m.Update(press(k))
-			}
-			views[i] = m.View()
+			views[i] = statesView(t, c.models, c.w, c.h, c.keys...)
 		}
 		if !strings.Contains(views[1], "\x1b[") {
-			t.Fatalf("keys %v: no colour codes in the 16-colour view", keys)
+			t.Fatalf("%dx%d %v: no colour codes in the 16-colour view", c.w, c.h, c.keys)
 		}
 		if plain := ansi.Strip(views[1]); plain != views[0] {
-			t.Errorf("keys %v: the coloured view says something the plain one does not:\n%s\n---\n%s", keys, plain, views[0])
+			t.Errorf("%dx%d %v: the coloured view says something the plain one does not:\n%s\n---\n%s",
+				c.w, c.h, c.keys, plain, views[0])
 		}
 	}
+}
+
+// statesView is a screen with a server in each state: the first up, the
+// second crashed, the third held, a fourth starting.
+func statesView(t *testing.T, models []string, w, h int, keys ...string) string {
+	t.Helper()
+	m, d := newTestOf(t, models, "slow-client")
+	d.setStatus(1, Status{State: Crashed, Detail: "exit status 2: bind: address in use"})
+	d.setStatus(2, Status{State: Held, Addr: "127.0.0.1:40003"})
+	if len(models) > 3 {
+		d.setStatus(3, Status{State: Starting})
+	}
+	d.push(slowClientFramesOf(100, len(models))...)
+	m.Update(tickMsg{})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	for _, k := range keys {
+		m.Update(press(k))
+	}
+	return m.View()
+}
+
+// sgr matches one Select Graphic Rendition sequence, the escape code that
+// sets colours and attributes.
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+// TestSixteenColoursOnly renders in true colour, the richest profile, and
+// checks that the screen still uses nothing but the sixteen ANSI colours
+// (SGR 30-37, 90-97 and their backgrounds), bold and reverse: the palette
+// every terminal and every projector's theme has.
+func TestSixteenColoursOnly(t *testing.T) {
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	v := statesView(t, fourModels, 200, 50)
+	for _, m := range sgr.FindAllStringSubmatch(v, -1) {
+		for p := range strings.SplitSeq(m[1], ";") {
+			n, err := strconv.Atoi(p)
+			if p == "" {
+				n, err = 0, nil
+			}
+			ok := err == nil && (n == 0 || n == 1 || n == 7 || n == 22 || n == 27 || n == 39 || n == 49 ||
+				(n >= 30 && n <= 37) || (n >= 90 && n <= 97) || (n >= 40 && n <= 47) || (n >= 100 && n <= 107))
+			if !ok {
+				t.Fatalf("SGR %q outside the sixteen colours, bold and reverse", m[0])
+			}
+		}
+	}
+}
+
+// TestSignalsAreBadges checks that what a class must see from the back of
+// the room, each server's state, running or paused and the lesson, is
+// drawn bold in reverse video, and never in the grey that a projector
+// washes out.
+func TestSignalsAreBadges(t *testing.T) {
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetColorProfile(termenv.ANSI)
+	running := statesView(t, fourModels, 200, 50)
+	paused := statesView(t, fourModels, 200, 50, " ")
+	for _, c := range []struct{ view, text string }{
+		{running, " ● UP "}, {running, " ✗ CRASHED "}, {running, " ‖ HELD "}, {running, " ◌ STARTING "},
+		{running, " ▶ RUNNING 0:00 "}, {paused, " ‖ PAUSED 0:00 "},
+		{running, " WATCH "}, {running, " COMPARE "},
+	} {
+		params := attributesAt(t, c.view, c.text)
+		if !params["1"] || !params["7"] {
+			t.Errorf("%q is drawn with SGR %v, want bold (1) and reverse (7)", c.text, params)
+		}
+		if params["90"] {
+			t.Errorf("%q is grey", c.text)
+		}
+	}
+	// The lesson's own words are bold too, in the terminal's foreground.
+	lesson := attributesAt(t, running, "The charts while slow-client runs")
+	if !lesson["1"] || lesson["90"] {
+		t.Errorf("the lesson is drawn with SGR %v, want bold and not grey", lesson)
+	}
+}
+
+// attributesAt returns the SGR parameters in force where text first
+// appears in the coloured view v.
+func attributesAt(t *testing.T, v, text string) map[string]bool {
+	t.Helper()
+	i := strings.Index(v, text)
+	if i < 0 {
+		t.Fatalf("%q not on screen:\n%s", text, ansi.Strip(v))
+	}
+	codes := sgr.FindAllStringSubmatchIndex(v[:i], -1)
+	params := map[string]bool{}
+	if len(codes) == 0 {
+		return params
+	}
+	last := codes[len(codes)-1]
+	if last[1] != i {
+		return params // the text is not right after a code: it is unstyled
+	}
+	for p := range strings.SplitSeq(v[last[2]:last[3]], ";") {
+		params[p] = true
+	}
+	return params
 }

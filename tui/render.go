@@ -10,17 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// Layout. A server column needs about 60 cells to draw readable charts;
-// the terminal's width decides how many columns fit, and the servers that
-// do not get one line each under them. The numbers panel sits beside the
-// charts when a column is wide enough (an 80-column terminal) and under
-// them otherwise (three columns on a wide screen).
-const (
-	minColWidth  = 60
-	panelWidth   = 24
-	sideBySideAt = 76 // column width from which the panel goes beside the charts
-)
-
 // viewCache holds the last frame drawn. bubbletea calls View after every
 // message, ten times a second at least because of the frame clock; when
 // nothing changed, View returns this string and costs nothing. Every
@@ -46,22 +35,25 @@ func (m *Model) render() string {
 	if w <= 0 || h <= 0 {
 		return "serverlab tui: waiting for the terminal size…"
 	}
-	cols := max(1, min(len(m.targets), w/minColWidth))
-	first := min(m.focus, len(m.targets)-cols)
-	if m.showHelp || m.picker.open {
-		// The page covers the columns: every server gets its line.
-		cols, first = 0, 0
-	}
+	lay := layoutFor(w, len(m.targets), m.focus, m.showHelp || m.picker.open)
 	var summaries []string
 	for i, t := range m.targets {
-		if i < first || i >= first+cols {
+		if !lay.has(i) {
 			summaries = append(summaries, m.viewSummary(i, t, w))
 		}
 	}
 	header := m.viewHeader(w)
-	lesson := m.viewLesson(w)
+	lesson := m.viewLesson(w, lessonLines(h))
 	helpLine := m.viewHelpLine(w)
 	bodyH := h - lipgloss.Height(header) - len(summaries) - lipgloss.Height(lesson) - 1
+
+	// The compare row needs at least two columns to compare, and gives
+	// way on a short terminal, where the charts are worth more.
+	compare := ""
+	if lay.cols >= 2 && bodyH-compareHeight(len(m.targets)) >= minBodyWithCompare {
+		compare = m.viewCompare(w)
+		bodyH -= lipgloss.Height(compare)
+	}
 
 	var body string
 	switch {
@@ -73,24 +65,42 @@ func (m *Model) render() string {
 	case m.picker.open:
 		body = m.viewPicker(w, bodyH)
 	default:
-		body = m.viewColumns(first, cols, w, bodyH)
+		paneH := m.traceHeight(bodyH)
+		body = m.viewColumns(lay, bodyH-paneH) + m.viewTrace(w, paneH)
 	}
 	parts := []string{header, fit(body, w, max(bodyH, 1))}
 	parts = append(parts, summaries...)
+	if compare != "" {
+		parts = append(parts, compare)
+	}
 	parts = append(parts, lesson, helpLine)
 	return fit(strings.Join(parts, "\n"), w, h)
+}
+
+// minBodyWithCompare is the fewest rows the columns keep when the compare
+// row is shown: enough for a title, three captions, the panel under the
+// charts and charts of four rows or more.
+const minBodyWithCompare = 22
+
+// lessonLines is how many lines the lesson may take: two on a small
+// terminal, three on a tall one, where even the longest lesson fits.
+func lessonLines(h int) int {
+	if h >= 30 {
+		return 3
+	}
+	return 2
 }
 
 // viewHeader is two lines: the scenario and its state, then the knobs
 // with the keys that turn them.
 func (m *Model) viewHeader(w int) string {
 	st, k := m.st, m.knobs
-	run := st.good.Render("▶ running " + m.clockText())
+	run := st.goodBadge.Render(" ▶ RUNNING " + m.clockText() + " ")
 	if k.Paused {
-		run = st.warn.Render("‖ paused " + m.clockText())
+		run = st.warnBadge.Render(" ‖ PAUSED " + m.clockText() + " ")
 	}
 	line1 := st.title.Render("serverlab") + " · scenario " + st.title.Render(m.scenarios[m.scenario].Name) +
-		" · " + run + " · drive: " + k.Mode.String() + " (m)"
+		" " + run + " drive: " + k.Mode.String() + " (m)"
 	rate := "off"
 	switch {
 	case k.Rate > 0 && k.Ramp:
@@ -110,17 +120,32 @@ func (m *Model) viewHeader(w int) string {
 	return line1 + "\n" + line2
 }
 
-// viewLesson is the running scenario's lesson, or a note if there is one.
-func (m *Model) viewLesson(w int) string {
-	text := "Watch: " + lessonFor(m.scenarios[m.scenario])
-	style := m.st.dim
+// viewLesson is the running scenario's lesson, or a note if there is
+// one, at most maxLines lines. It is the line a teacher points at, so it
+// is bold, behind a badge, and cut only at a word, with an ellipsis.
+func (m *Model) viewLesson(w, maxLines int) string {
+	st := m.st
+	badge, text, style := st.lessonBadge.Render(" WATCH "), lessonFor(m.scenarios[m.scenario]), st.lesson
 	switch {
 	case m.note != "":
-		text, style = m.note, m.st.warn
+		badge, text, style = st.warnBadge.Render(" NOTE "), m.note, st.warn
 	case m.notice != "":
-		text, style = m.notice, m.st.warn
+		badge, text, style = st.warnBadge.Render(" NOTE "), m.notice, st.warn
 	}
-	return style.Render(fit(wrap(text, w), w, 2))
+	indent := lipgloss.Width(badge) + 1
+	lines := strings.Split(wrap(text, w-indent), "\n")
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+		lines[maxLines-1] = fitWords(lines[maxLines-1]+" …", w-indent)
+	}
+	for i, l := range lines {
+		lead := strings.Repeat(" ", indent)
+		if i == 0 {
+			lead = badge + " "
+		}
+		lines[i] = lead + style.Render(l)
+	}
+	return fit(strings.Join(lines, "\n"), w, len(lines))
 }
 
 func (m *Model) viewHelpLine(w int) string {
@@ -137,7 +162,8 @@ func (m *Model) viewFullHelp(w int) string {
 	legend := "Charts: latency ─ p99, • p50, on one axis for all servers; a gap is an interval " +
 		"in which nothing was answered. Concurrency, on a log axis: ─ connections and • requests " +
 		"in flight as the clients see them, o connections and + requests in flight as the server " +
-		"counts them, # the server's OS threads. The numbers panel repeats each glyph."
+		"counts them, # the server's OS threads. The numbers panel repeats each glyph. " +
+		"Compare: the figures the scenario's lesson is about, over its last 10 s, each against the first server."
 	return m.st.title.Render("Keys") + m.st.dim.Render("  (any key closes this page)") + "\n\n" +
 		m.help.FullHelpView(m.keys.FullHelp()) + "\n\n" + wrap(legend, w)
 }
@@ -174,20 +200,14 @@ func (m *Model) scalesFor(n int) scales {
 	return sc
 }
 
-// viewColumns draws cols full columns side by side from target first.
-func (m *Model) viewColumns(first, cols, w, h int) string {
-	gap := 2
-	cw := (w - gap*(cols-1)) / cols
-	chartW := cw
-	if cw >= sideBySideAt {
-		chartW = cw - panelWidth - gap
-	}
-	sc := m.scalesFor(chartW)
+// viewColumns draws the columns lay gives, side by side, h rows high.
+func (m *Model) viewColumns(lay layout, h int) string {
+	sc := m.scalesFor(chartWidth(lay.colW))
 	var out []string
-	for i := first; i < first+cols; i++ {
-		out = append(out, fit(m.viewColumn(i, cw, h, sc), cw, h))
-		if i < first+cols-1 {
-			out = append(out, strings.Repeat(" ", gap))
+	for i := lay.first; i < lay.first+lay.cols; i++ {
+		out = append(out, fit(m.viewColumn(i, lay.colW, h, sc), lay.colW, h))
+		if i < lay.first+lay.cols-1 {
+			out = append(out, strings.Repeat(" ", colGap))
 		}
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, out...)
@@ -198,12 +218,10 @@ func (m *Model) viewColumns(first, cols, w, h int) string {
 func (m *Model) viewColumn(i, w, h int, sc scales) string {
 	t, st := m.targets[i], m.st
 	side := w >= sideBySideAt
-	chartW := w
+	chartW := chartWidth(w)
 	panel := m.numbers(t)
 	panelH := 0
-	if side {
-		chartW = w - panelWidth - 2
-	} else {
+	if !side {
 		panelH = (len(panel) + 1) / 2
 	}
 
@@ -228,24 +246,28 @@ func (m *Model) viewColumn(i, w, h int, sc scales) string {
 		rps = float64(t.last.Requests) / t.last.Interval.Seconds()
 		bps = float64(t.last.Bytes) / t.last.Interval.Seconds()
 	}
+	// Each caption is also its chart's legend; a narrow column gets the
+	// shorter words, never a legend cut in half.
 	charts := strings.Join([]string{
-		st.dim.Render("latency ─ p99 • p50" + window),
+		firstFit(chartW, "latency ─ p99 • p50"+window, "latency ─ p99 • p50"),
 		m.latencyChart(hist, chartW, latH, sc),
-		st.dim.Render("concurrency (log) ─conns •in flight o+ server #thr"),
+		firstFit(chartW, "concurrency (log) ─conns •in flight o+ server #thr",
+			"concurrency (log) ─conns •in flight o+ srv #thr", "concurrency ─conns •req o+srv #thr"),
 		m.concurrencyChart(t, hist, chartW, concH, sc),
-		st.dim.Render(fmt.Sprintf("throughput %s req/s · %s/s", fmtCount(rps), fmtBytes(int64(bps)))),
+		firstFit(chartW, fmt.Sprintf("throughput %s req/s · %s/s", fmtCount(rps), fmtBytes(int64(bps))),
+			fmt.Sprintf("throughput %s req/s", fmtCount(rps))),
 		spark(chartW, sparkH, sc.rpsMax, st.spark, seriesOf(hist, func(s sample) float64 { return s.rps })),
 	}, "\n")
 	charts = fit(charts, chartW, h-1-panelH)
 
 	var bodyView string
 	if side {
-		bodyView = lipgloss.JoinHorizontal(lipgloss.Top, charts, "  ", panelLines(panel, panelWidth))
+		bodyView = lipgloss.JoinHorizontal(lipgloss.Top, charts, strings.Repeat(" ", colGap), panelLines(panel, panelWidth))
 	} else {
-		half := (w - 2) / 2
+		half := (w - colGap) / 2
 		left, right := panel[:panelH], panel[panelH:]
 		bodyView = charts + "\n" + lipgloss.JoinHorizontal(lipgloss.Top,
-			panelLines(left, half), "  ", panelLines(right, half))
+			panelLines(left, half), strings.Repeat(" ", colGap), panelLines(right, half))
 	}
 	return m.viewTitle(i, t, w) + "\n" + bodyView
 }
@@ -263,7 +285,7 @@ func (m *Model) latencyChart(hist []sample, w, h int, sc scales) string {
 			return float64(d(s).Microseconds())
 		}
 	}
-	return plot(w, h, sc.latMax, linearLabels(h, sc.latMax, fmtMicros), m.st.axis, []series{
+	return plot(w, h, sc.latMax, linearLabels(h, sc.latMax, fmtMicros), m.st.axes(), []series{
 		{style: m.st.p99, vals: seriesOf(hist, latency(func(s sample) time.Duration { return s.p99 }))},
 		{glyph: '•', style: m.st.p50, vals: seriesOf(hist, latency(func(s sample) time.Duration { return s.p50 }))},
 	})
@@ -292,7 +314,7 @@ func (m *Model) concurrencyChart(t *target, hist []sample, w, h int, sc scales) 
 	if hasServer {
 		ss = append(ss, series{glyph: '+', style: st.srvInFlight, vals: count(func(s sample) int64 { return s.srvInFlight })})
 	}
-	return plot(w, h, sc.decades, logLabels(h, sc.decades), st.axis, ss)
+	return plot(w, h, sc.decades, logLabels(h, sc.decades), st.axes(), ss)
 }
 
 // seriesOf maps each sample through f.
@@ -304,52 +326,105 @@ func seriesOf(hist []sample, f func(sample) float64) []float64 {
 	return v
 }
 
-// viewTitle is a column's first line: focus arrow, name and state.
+// viewTitle is a column's first line: focus arrow, name, the state as a
+// badge, then whatever else fits, each part whole or not at all.
 func (m *Model) viewTitle(i int, t *target, w int) string {
+	st, s := m.st, t.status
 	name := "  " + t.name
-	style := m.st.title
+	style := st.title
 	if i == m.focus {
-		name, style = "▶ "+t.name, m.st.focused
+		name, style = "▶ "+t.name, st.focused
 	}
-	return fit(style.Render(name)+" "+m.stateText(t, true), w, 1)
+	name = fitWords(name, w-lipgloss.Width(m.stateBadge(s.State))-1)
+	line := style.Render(name) + " " + m.stateBadge(s.State)
+	// add appends text if it fits whole; a sentence (a crash's detail)
+	// may instead be cut at a word.
+	add := func(text string, style lipgloss.Style, sentence bool) {
+		room := w - lipgloss.Width(line) - 1
+		if sentence {
+			text = fitWords(text, room)
+		}
+		if text != "" && text != "…" && lipgloss.Width(text) <= room {
+			line += " " + style.Render(text)
+		}
+	}
+	switch s.State {
+	case Crashed, Stopped:
+		add("x restarts", st.dim, false)
+		add(s.Detail, st.bad, true)
+	default:
+		add(m.turnText(s), st.title, false)
+		if s.State == External {
+			add("external", st.dim, false)
+		} else if s.Addr != "" && !strings.Contains(t.name, s.Addr) {
+			add(s.Addr, st.dim, false)
+		}
+	}
+	return fit(line, w, 1)
 }
 
-// stateText says where a target is in its life, in words and a glyph, so
-// that it reads the same with colours or without.
-func (m *Model) stateText(t *target, long bool) string {
-	st, s := m.st, t.status
-	switch s.State {
-	case Starting:
-		return st.warn.Render("◌ starting")
+// stateBadge is a server's state as a word in reverse video: " ● UP ",
+// " ✗ CRASHED ", " ‖ HELD ". The glyph and the word say it without colour;
+// the block of colour says it from the back of the room.
+func (m *Model) stateBadge(s State) string {
+	st := m.st
+	style := st.goodBadge
+	switch s {
+	case Starting, Held:
+		style = st.warnBadge
 	case Crashed, Stopped:
-		text := "✗ " + s.State.String()
-		if long && s.Detail != "" {
-			text += ": " + s.Detail
-		}
-		return st.bad.Render(text) + st.dim.Render(" (x restarts)")
+		style = st.badBadge
 	}
-	word := s.State.String()
-	if !long && s.State == Listening {
-		word = "up" // a summary line has no room for the long word
+	return style.Render(" " + strings.ToUpper(stateLabel(s)) + " ")
+}
+
+// stateWord is the same state in colour and lower case, for the compare
+// row, where a column of badges would shout.
+func (m *Model) stateWord(s State) string {
+	st := m.st
+	style := st.good
+	switch s {
+	case Starting, Held:
+		style = st.warn
+	case Crashed, Stopped:
+		style = st.bad
 	}
-	text := st.good.Render("● " + word)
-	if long && s.Addr != "" && !strings.Contains(t.name, s.Addr) {
-		text += st.dim.Render(" " + s.Addr)
+	return style.Render(stateLabel(s))
+}
+
+// stateLabel is a state's glyph and word. A server listening on its
+// address is "up", the word a class uses; an external one is up as far
+// as the dashboard can tell.
+func stateLabel(s State) string {
+	switch s {
+	case Starting:
+		return "◌ starting"
+	case Crashed:
+		return "✗ crashed"
+	case Stopped:
+		return "■ stopped"
+	case Held:
+		return "‖ held"
 	}
-	if m.knobs.Mode == OneAtATime && !m.knobs.Paused {
-		if s.Driving {
-			text += " " + st.title.Render("◆ its turn")
-		} else {
-			text += st.dim.Render(" ◇ waiting")
-		}
+	return "● up"
+}
+
+// turnText says, in one-at-a-time mode, whether the load is on this
+// server now.
+func (m *Model) turnText(s Status) string {
+	if m.knobs.Mode != OneAtATime || m.knobs.Paused {
+		return ""
 	}
-	return text
+	if s.Driving {
+		return "◆ its turn"
+	}
+	return "◇ waiting"
 }
 
 // numbers is the panel of current values: label and value per line. The
 // glyph before a label is the one its series has in the charts, which
 // makes the panel the charts' legend as well.
-func (m *Model) numbers(t *target) [][2]string {
+func (m *Model) numbers(t *target) []entry {
 	f := t.last
 	dash := "–"
 	val := func(ok bool, s string) string {
@@ -362,42 +437,66 @@ func (m *Model) numbers(t *target) [][2]string {
 	if f.Interval > 0 {
 		rps = float64(f.Requests) / f.Interval.Seconds()
 	}
-	lines := [][2]string{
-		{"  req/s", val(t.seen, fmtCount(rps))},
-		{"• p50", val(f.Requests > 0, fmtDuration(f.P50))},
-		{"─ p99", val(f.Requests > 0, fmtDuration(f.P99))},
-		{"  p99 uncorrected", val(f.Requests > 0 && m.knobs.Rate > 0, fmtDuration(f.UncorrectedP99))},
-		{"  max", val(t.maxLatency > 0, fmtDuration(t.maxLatency))},
-		{"─ conns", val(t.seen, fmt.Sprint(f.Conns))},
-		{"• in flight", val(t.seen, fmt.Sprint(f.InFlight))},
-		{"o srv open", val(f.HasServer, fmt.Sprint(f.ServerOpen))},
-		{"+ srv in flight", val(f.HasServer, fmt.Sprint(f.ServerInFlight))},
-		{"# threads", val(f.HasProc, fmt.Sprint(f.Threads))},
-		{"  RSS", val(f.HasProc, fmtBytes(f.RSS))},
-		{"  CPU", val(f.HasProc, fmt.Sprintf("%.0f%%", f.CPU))},
-		{"  errors", val(t.seen, fmtCount(float64(t.errorTotal())))},
-		{"", errorKinds(t.errors)},
+	return []entry{
+		{label: "  req/s", value: val(t.seen, fmtCount(rps))},
+		{label: "• p50", value: val(f.Requests > 0, fmtDuration(f.P50))},
+		{label: "─ p99", value: val(f.Requests > 0, fmtDuration(f.P99))},
+		{label: "  p99 uncorrected", short: "  p99 uncorr.", value: val(f.Requests > 0 && m.knobs.Rate > 0, fmtDuration(f.UncorrectedP99))},
+		{label: "  max", value: val(t.maxLatency > 0, fmtDuration(t.maxLatency))},
+		{label: "─ conns", value: val(t.seen, fmt.Sprint(f.Conns))},
+		{label: "• in flight", value: val(t.seen, fmt.Sprint(f.InFlight))},
+		{label: "o srv open", value: val(f.HasServer, fmt.Sprint(f.ServerOpen))},
+		{label: "+ srv in flight", short: "+ srv busy", value: val(f.HasServer, fmt.Sprint(f.ServerInFlight))},
+		{label: "# threads", value: val(f.HasProc, fmt.Sprint(f.Threads))},
+		{label: "  RSS", value: val(f.HasProc, fmtBytes(f.RSS))},
+		{label: "  CPU", value: val(f.HasProc, fmt.Sprintf("%.0f%%", f.CPU))},
+		{label: "  errors", value: val(t.seen, fmtCount(float64(t.errorTotal())))},
+		{kinds: t.errors},
 	}
-	return lines
 }
 
-// errorKinds lists the kinds of error seen, "timeout 3 reset 1". The
-// panel gives it one line whatever the count, so that every column has the
-// same height and their charts line up.
-func errorKinds(errs []ErrorCount) string {
-	parts := make([]string, len(errs))
-	for i, e := range errs {
-		parts[i] = e.Kind + " " + fmtCount(float64(e.N))
-	}
-	return strings.Join(parts, " ")
+// entry is one line of the numbers panel. short is the label for a panel
+// too narrow for the long one; kinds, when set, makes the line the list of
+// error kinds instead.
+type entry struct {
+	label, short, value string
+	kinds               []ErrorCount
 }
 
-// panelLines lays label/value pairs out w wide, values right-aligned.
-func panelLines(lines [][2]string, w int) string {
+// errorKinds lists the kinds of error seen, "timeout 3 reset 1", as many
+// as fit in w. The panel gives it one line whatever the count, so that
+// every column has the same height and their charts line up.
+func errorKinds(errs []ErrorCount, w int) string {
+	line := ""
+	for _, e := range errs {
+		next := e.Kind + " " + fmtCount(float64(e.N))
+		if line != "" {
+			next = line + " " + next
+		}
+		if ansi.StringWidth(next) > w {
+			return fitWords(line+" …", w)
+		}
+		line = next
+	}
+	return line
+}
+
+// panelLines lays entries out w wide, values right-aligned. A value is
+// never cut: a label that leaves it no room gives way to its short form.
+func panelLines(lines []entry, w int) string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
-		pad := max(1, w-ansi.StringWidth(l[0])-ansi.StringWidth(l[1]))
-		out[i] = l[0] + strings.Repeat(" ", pad) + l[1]
+		if l.label == "" {
+			kinds := errorKinds(l.kinds, w)
+			out[i] = strings.Repeat(" ", max(0, w-ansi.StringWidth(kinds))) + kinds
+			continue
+		}
+		label := l.label
+		if ansi.StringWidth(label)+1+ansi.StringWidth(l.value) > w && l.short != "" {
+			label = l.short
+		}
+		pad := max(1, w-ansi.StringWidth(label)-ansi.StringWidth(l.value))
+		out[i] = label + strings.Repeat(" ", pad) + l.value
 	}
 	return fit(strings.Join(out, "\n"), w, len(lines))
 }
@@ -408,8 +507,7 @@ func (m *Model) viewSummary(i int, t *target, w int) string {
 	if i == m.focus {
 		name = m.st.focused.Render("▶ " + padRight(t.name, 9))
 	}
-	var b strings.Builder
-	b.WriteString(name + " " + m.stateText(t, false))
+	line := name + " " + m.stateBadge(t.status.State)
 	if t.seen {
 		f := t.last
 		rps := 0.0
@@ -420,13 +518,16 @@ func (m *Model) viewSummary(i int, t *target, w int) string {
 		if f.Requests > 0 {
 			p50, p99 = fmtDuration(f.P50), fmtDuration(f.P99)
 		}
-		fmt.Fprintf(&b, " %s req/s p50 %s p99 %s err %s",
+		text := fmt.Sprintf("%s req/s p50 %s p99 %s err %s",
 			fmtCount(rps), p50, p99, fmtCount(float64(t.errorTotal())))
 		if f.HasProc {
-			fmt.Fprintf(&b, " thr %d %s", f.Threads, fmtBytes(f.RSS))
+			text += fmt.Sprintf(" thr %d %s", f.Threads, fmtBytes(f.RSS))
+		}
+		if room := w - lipgloss.Width(line) - 1; room > 1 {
+			line += " " + fitWords(text, room)
 		}
 	}
-	return fit(b.String(), w, 1)
+	return fit(line, w, 1)
 }
 
 // fmtMicros labels a latency axis whose unit is the microsecond.

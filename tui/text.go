@@ -49,9 +49,68 @@ func padRight(s string, w int) string {
 	return s
 }
 
-// wrap breaks s into lines of at most w cells at spaces.
-func wrap(s string, w int) string { return ansi.Wrap(s, max(w, 1), "") }
+// wrap breaks s into lines of at most w cells at spaces, and only there:
+// "slow-client" and "-osthreads" stay whole, where ansi.Wrap would break
+// them at the hyphen. Only a word wider than w itself is cut.
+func wrap(s string, w int) string {
+	w = max(w, 1)
+	var out []string
+	for para := range strings.SplitSeq(s, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			for ansi.StringWidth(word) > w {
+				if line != "" {
+					out, line = append(out, line), ""
+				}
+				head := ansi.Truncate(word, w, "")
+				out, word = append(out, head), word[len(head):]
+			}
+			switch {
+			case line == "":
+				line = word
+			case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+				line += " " + word
+			default:
+				out, line = append(out, line), word
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
 
 func durationOfMicros(us float64) time.Duration {
 	return time.Duration(us * float64(time.Microsecond))
+}
+
+// fitWords cuts plain text s to at most w cells at a space, never inside
+// a word, and marks the cut with an ellipsis: "exit status 2: bind: …".
+// A single word wider than w is cut where it must be, ellipsis and all.
+func fitWords(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	if w <= 1 {
+		return ansi.Truncate(s, w, "")
+	}
+	cut := ansi.Truncate(s, w-1, "")
+	// The cut is at a word's end only if a space follows it.
+	if !strings.HasPrefix(s[len(cut):], " ") {
+		if i := strings.LastIndexByte(cut, ' '); i > 0 {
+			cut = cut[:i]
+		}
+	}
+	return strings.TrimRight(cut, " ") + "…"
+}
+
+// firstFit returns the first of the texts, longest first, that fits in w
+// cells: a caption in the words it can afford, not one cut mid-word. If
+// none fits, the last is cut at a word.
+func firstFit(w int, texts ...string) string {
+	for _, t := range texts {
+		if ansi.StringWidth(t) <= w {
+			return t
+		}
+	}
+	return fitWords(texts[len(texts)-1], w)
 }

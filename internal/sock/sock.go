@@ -81,3 +81,12 @@ func Listen(addr string, opt Options) (fd int, bound string, err error) {
 func SetNoDelay(fd int) error {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 }
+
+// Unread reports whether the kernel holds bytes received on the connection
+// fd that have not been read yet (FIONREAD, which sockets call SIOCINQ): a
+// server about to close asks it, because closing with unread input turns
+// the close into a reset (see servers.Session.Linger).
+func Unread(fd int) bool {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}

@@ -1,0 +1,261 @@
+package servers
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Site is a folder served as a web site: its file system, the open-file
+// cache and the simulated disk. One Site is shared by every connection of a
+// server (and by every loop of a multi-loop event loop, and by disk worker
+// threads), so it is safe for concurrent use.
+type Site struct {
+	fs    FS
+	delay time.Duration
+
+	mu    sync.Mutex
+	files map[string]*File // the open-file cache, keyed by cleaned path
+
+	// exchanges holds what idle sessions gave back (Session.Shrink).
+	exchanges exchangePool
+}
+
+// SiteOptions tune a Site.
+type SiteOptions struct {
+	// DiskDelay is added before every read of file data, to simulate a
+	// slow disk. Every model pays it in the same place: File.ReadAt.
+	DiskDelay time.Duration
+}
+
+// Open-file cache bounds. Opening, stat-ing and closing a file costs three
+// system calls and an allocation for the path; the cache turns a request for
+// a popular file into a map lookup and a reference count, with no system
+// call at all. In exchange it holds up to cacheMax descriptors open and may
+// serve a file's old contents for up to cacheValid after it changes — the
+// same trade nginx's open_file_cache makes.
+const (
+	cacheMax   = 1024
+	cacheValid = time.Second
+)
+
+// NewSite opens the folder root for serving, through openat2(2) beneath it.
+func NewSite(root string, opt SiteOptions) (*Site, error) {
+	d, err := openDisk(root)
+	if err != nil {
+		return nil, err
+	}
+	return NewSiteFS(d, opt), nil
+}
+
+// NewSiteFS serves the files of fsys. NewSite is this over the disk; the
+// core's tests use it with a file system in memory, so that every rule of
+// the protocol can be checked without a disk or a socket.
+func NewSiteFS(fsys FS, opt SiteOptions) *Site {
+	return &Site{fs: fsys, delay: opt.DiskDelay, files: make(map[string]*File)}
+}
+
+// DiskDelay is the simulated delay before each read of file data. A model
+// that reads through File.ReadAt pays it there; one that submits its reads
+// to the kernel itself (io_uring) must wait it out the same way, before
+// each read, for the comparison to stay fair.
+func (s *Site) DiskDelay() time.Duration { return s.delay }
+
+// Close releases every cached file and, on disk, the root. Files still
+// being sent stay open until the responses sending them end.
+func (s *Site) Close() error {
+	s.mu.Lock()
+	for k, f := range s.files {
+		delete(s.files, k)
+		f.release()
+	}
+	s.mu.Unlock()
+	if d, ok := s.fs.(*diskFS); ok {
+		return d.close()
+	}
+	return nil
+}
+
+// File is an open file being served, or a folder (whose index is served).
+// It is reference-counted: the cache holds one reference and each response
+// being sent holds another, so a file evicted or replaced mid-send is
+// closed only when its last sender is done (the Session releases its
+// reference when the response ends).
+type File struct {
+	h            Handle // nil for a folder
+	fd           int    // the descriptor under h, or -1
+	dir          bool
+	size         int64
+	modTime      time.Time
+	lastModified []byte // modTime in HTTP date format, made once
+	contentType  string
+	dev, ino     uint64
+	checked      atomic.Int64 // unix nanoseconds of the last validation
+	refs         atomic.Int32
+	site         *Site
+}
+
+// Fd is the file's descriptor, for sendfile(2), pread(2) or an io_uring
+// read, or -1 if its file system has none. It is shared by every sender of
+// the file, which is safe because all of these take an explicit offset and
+// never move the descriptor's own position.
+func (f *File) Fd() int { return f.fd }
+
+// ReadAt reads file data at off, after the site's simulated disk delay. It
+// is the "fetch the file from disk" step of lesson 00's loops, for every
+// model that does not use sendfile, on whatever thread calls it.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if d := f.site.delay; d > 0 {
+		sleepThread(d)
+	}
+	return f.h.ReadAt(p, off)
+}
+
+// sleepThread waits d inside the kernel, holding the calling thread, as a
+// read from a slow disk does. time.Sleep would only park a goroutine and
+// free its thread, which is not what a disk does: with nanosleep(2) a
+// thread-per-connection server really runs out of threads to serve with,
+// and Go's runtime really starts new ones, as under real disk latency.
+func sleepThread(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	var left unix.Timespec
+	for unix.Nanosleep(&ts, &left) == unix.EINTR {
+		ts = left // a signal cut the sleep short: sleep the rest
+	}
+}
+
+// acquire takes a reference for a sender.
+func (f *File) acquire() { f.refs.Add(1) }
+
+// release drops a reference; the last one closes the file.
+func (f *File) release() {
+	if f.refs.Add(-1) == 0 && f.h != nil {
+		f.h.Close()
+	}
+}
+
+// same reports whether a fresh open found the very file f already holds.
+func (f *File) same(st Stat) bool {
+	return f.dir == isDir(st) && f.dev == st.Dev && f.ino == st.Ino &&
+		f.size == st.Size && f.modTime.Equal(st.ModTime)
+}
+
+func isDir(st Stat) bool { return st.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// cached returns the cache's entry for key, with a reference for the
+// caller, if it is recent enough to trust without asking the file system.
+// It makes no system call: it is what the core does on the thread of the
+// model's loop before it asks the model for a file step.
+func (s *Site) cached(key []byte, now time.Time) *File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[string(key)] // no allocation: the compiler special-cases this
+	if f == nil || now.UnixNano()-f.checked.Load() >= int64(cacheValid) {
+		return nil
+	}
+	f.acquire()
+	return f
+}
+
+// adopt turns the result of opening key (h and st, or err) into the file
+// to serve, through the cache: a file unchanged since it was cached keeps
+// its old descriptor, a changed one replaces it, a vanished one leaves.
+// It runs wherever the model performed the open, a disk worker included,
+// and any close it makes is made there too.
+func (s *Site) adopt(key string, h Handle, st Stat, err error, now time.Time) OpenResult {
+	old := s.entry(key)
+	if err != nil {
+		e, ok := err.(*Error)
+		if !ok {
+			e = errInternal
+		}
+		if old != nil && e == errNoDescriptors {
+			// We cannot check the file, but we still hold it open.
+			// Serving a copy a few seconds old beats refusing the
+			// connections we already have.
+			return OpenResult{file: old}
+		}
+		s.drop(key, old)
+		return OpenResult{err: e}
+	}
+	kind := st.Mode & unix.S_IFMT
+	if kind != unix.S_IFREG {
+		if h != nil {
+			h.Close() // a folder is looked into, never read
+			h = nil
+		}
+		if kind != unix.S_IFDIR {
+			// Devices, sockets and FIFOs are not files to serve.
+			s.drop(key, old)
+			return OpenResult{err: errForbidden}
+		}
+	}
+	if old != nil && old.same(st) {
+		// Unchanged: keep the cached descriptor, drop the new one.
+		if h != nil {
+			h.Close()
+		}
+		old.checked.Store(now.UnixNano())
+		return OpenResult{file: old}
+	}
+	if old != nil {
+		old.release() // ours; insert drops the cache's
+	}
+	f := &File{h: h, fd: -1, dir: h == nil, size: st.Size, modTime: st.ModTime,
+		contentType: contentTypeOf(key), dev: st.Dev, ino: st.Ino, site: s}
+	if d, ok := h.(interface{ Fd() int }); ok {
+		f.fd = d.Fd()
+	}
+	f.lastModified = f.modTime.AppendFormat(nil, TimeFormat)
+	f.checked.Store(now.UnixNano())
+	f.refs.Store(1)
+	s.insert(key, f)
+	return OpenResult{file: f}
+}
+
+// entry returns the cache's entry for key however old, with a reference.
+func (s *Site) entry(key string) *File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[key]
+	if f != nil {
+		f.acquire()
+	}
+	return f
+}
+
+// drop forgets old, if it is still key's entry, and releases the caller's
+// reference to it.
+func (s *Site) drop(key string, old *File) {
+	if old == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.files[key] == old {
+		delete(s.files, key)
+		old.release()
+	}
+	s.mu.Unlock()
+	old.release()
+}
+
+// insert puts f in the cache, replacing an old entry and evicting an
+// arbitrary one when full (Go's map iteration order is random, which makes
+// this random eviction: cheap, and fair enough for a teaching server).
+func (s *Site) insert(key string, f *File) {
+	f.acquire() // the cache's own reference
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.files[key]; old != nil {
+		old.release()
+	} else if len(s.files) >= cacheMax {
+		for k, victim := range s.files {
+			delete(s.files, k)
+			victim.release()
+			break
+		}
+	}
+	s.files[key] = f
+}
