@@ -429,7 +429,7 @@ func (p *tracePrinter) header(f *traceFlags) {
 		p.beside.header(f.model)
 		return
 	}
-	fmt.Fprintf(p.w, "%-11s %-9s %-9s %-52s %s\n", "# time", "turn/tid", "conn", "step → result", "where")
+	fmt.Fprintf(p.w, "%-11s %-10s %-11s %-52s %s\n", "# time", "turn/tid", "conn", "step → result", "where")
 }
 
 func (p *tracePrinter) print(ev trace.Event) {
