@@ -98,7 +98,7 @@ func newBesidePrinter(w io.Writer, model string) (*besidePrinter, error) {
 }
 
 func (p *besidePrinter) header(model string) {
-	fmt.Fprintf(p.w, "%-*s │ %-11s %-9s %-9s %s\n", codeWidth, "lesson 00's loop ("+model+")", "time", "turn/tid", "conn", "what it did")
+	fmt.Fprintf(p.w, "%-*s │ %-11s %-10s %-11s %s\n", codeWidth, "lesson 00's loop ("+model+")", "time", "turn/tid", "conn", "what it did")
 	fmt.Fprintf(p.w, "%s─┼─%s\n", strings.Repeat("─", codeWidth), strings.Repeat("─", 84))
 }
 
@@ -123,5 +123,5 @@ func (p *besidePrinter) print(ev trace.Event, start time.Time) {
 	case ev.Tid > 0:
 		turn = fmt.Sprintf("tid %d", ev.Tid)
 	}
-	fmt.Fprintf(p.w, "%-*s │ %-11s %-9s %-9s %s\n", codeWidth, left, trace.Elapsed(ev.Time.Sub(start)), turn, who, ev.What())
+	fmt.Fprintf(p.w, "%-*s │ %-11s %-10s %-11s %s\n", codeWidth, left, trace.Elapsed(ev.Time.Sub(start)), turn, who, ev.What())
 }

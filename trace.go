@@ -45,6 +45,7 @@ func parseTraceFlags(args []string, stdout io.Writer) (*traceFlags, error) {
 	fs.BoolVar(&f.pseudocode, "pseudocode", false, "print each event beside the line of lesson 00's loop it carries out")
 	fs.StringVar(&f.path, "path", "", "file to ask for (default: the scenario's, or /1k.bin)")
 	fs.StringVar(&f.root, "root", "", "folder to serve (default: the built-in demo site)")
+	serveArgs := fs.String("serve", "", `more flags for the server, as serve takes them ("-disk-workers 2")`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab trace [flags]\n\nStarts one model with tracing on, sends a few requests, and prints every step it takes.")
@@ -83,7 +84,7 @@ func parseTraceFlags(args []string, stdout io.Writer) (*traceFlags, error) {
 	}
 	f.slow = sc.Mix.Slowloris > 0
 	f.close = sc.Mix.Churn > 0 && !f.slow
-	f.serveArgs = sc.ServerArgs
+	f.serveArgs = append(sc.ServerArgs, strings.Fields(*serveArgs)...)
 	return f, nil
 }
 
@@ -429,7 +430,7 @@ func (p *tracePrinter) header(f *traceFlags) {
 		p.beside.header(f.model)
 		return
 	}
-	fmt.Fprintf(p.w, "%-11s %-9s %-9s %-52s %s\n", "# time", "turn/tid", "conn", "step → result", "where")
+	fmt.Fprintf(p.w, "%-11s %-10s %-11s %-52s %s\n", "# time", "turn/tid", "conn", "step → result", "where")
 }
 
 func (p *tracePrinter) print(ev trace.Event) {

@@ -251,7 +251,7 @@ func (e Event) Line(start time.Time) string {
 	if e.Loop > 0 {
 		turn = "loop " + strconv.Itoa(e.Loop) + " " + turn
 	}
-	fmt.Fprintf(&b, "%-9s %-9s %-52s", turn, e.Who(), e.What())
+	fmt.Fprintf(&b, "%-10s %-11s %-52s", turn, e.Who(), e.What())
 	if e.Where != "" {
 		b.WriteString(" " + e.Func + " " + e.Where)
 	}

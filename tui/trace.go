@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"serverlab/trace"
 )
 
@@ -205,12 +207,17 @@ func (m *Model) viewTrace(w, h int) string {
 		hint = "⚠ " + fmtCount(float64(p.dropped)) + " steps dropped, too many to show · " + hint
 	}
 	lines := []string{title + "  " + st.dim.Render(hint)}
+	note := func(style lipgloss.Style, text string) {
+		for _, l := range strings.Split(wrap(text, w), "\n") {
+			lines = append(lines, style.Render(l))
+		}
+	}
 	switch {
 	case p.held:
-		lines = append(lines, st.warn.Render(fmt.Sprintf("%s is held on purpose: it waits before each %s until you press . — "+
-			"meanwhile every other connection waits too (the load is a request or two a second)", name, p.unit)))
+		note(st.warn, fmt.Sprintf("Held on purpose: %s waits before each %s until you press . — and so does every client "+
+			"it serves (the load is now a request or two a second).", name, p.unit))
 	case unit == "":
-		lines = append(lines, st.dim.Render(whyNot))
+		note(st.dim, whyNot)
 	}
 	rows := h - len(lines)
 	evs := p.events

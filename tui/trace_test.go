@@ -106,7 +106,7 @@ func TestTracePaneSlowMotion(t *testing.T) {
 	tm.Type("t")
 	waitForScreen(t, tm, "trace · evloop", "read → 41 bytes", "(*loop).readRequest evloop/conn.go:250")
 	tm.Type(".")
-	waitForScreen(t, tm, "slow motion · turn 7", "held on purpose")
+	waitForScreen(t, tm, "slow motion · turn 7", "Held on purpose")
 	tm.Type(".")
 	waitForScreen(t, tm, "slow motion · turn 8")
 	tm.Type(".")
@@ -185,7 +185,7 @@ func TestEndToEndSlowMotion(t *testing.T) {
 	p.tmux("send-keys", "-t", "e2e", ".")
 	s := p.waitScreen("slow motion", 20*time.Second, func(s string) bool { return turnOf(s) > 0 })
 	n := turnOf(s)
-	if !strings.Contains(s, "held on purpose") {
+	if !strings.Contains(s, "Held on purpose") {
 		t.Errorf("the screen does not say the loop is held on purpose:\n%s", s)
 	}
 	for range 2 {
