@@ -271,6 +271,7 @@ func (c *Conn) copyFile(f *servers.File, off, n int64) error {
 		if m == 0 {
 			return errFileShrank
 		}
+		c.sess.Fetched(time.Now()) // the disk's time, not the client's
 		if err := c.send(buf[:m], false); err != nil {
 			return fmt.Errorf("write body: %w", err)
 		}

@@ -317,6 +317,7 @@ func (l *loop) startFile(c *conn) state {
 		}
 		o.cs, o.ce = 0, n
 		o.off += int64(n)
+		c.sess.Fetched(time.Now()) // the disk's time, not the client's
 	}
 	if o.headOff < len(o.head) {
 		return writingHead
