@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -144,14 +143,13 @@ func (s *server) Serve() error {
 	return first
 }
 
-// runLoop runs one loop on a thread of its own.
+// runLoop runs one loop, on its goroutine. It does not lock the goroutine
+// to its thread (runtime.LockOSThread), although a C event loop is its
+// thread: a locked goroutine pays for every trip through the scheduler
+// with a hand-over between two threads, and the loop makes that trip about
+// once a millisecond (see "The loop and the Go runtime" in doc.go). Left
+// alone, it stays on one thread anyway while it has work.
 func (s *server) runLoop(l *loop) error {
-	// LockOSThread keeps this goroutine on one OS thread for its whole
-	// life, as a C event loop is its thread: the loop then shows up in
-	// /proc and in top as one busy thread, and never migrates. The Go
-	// scheduler still has other threads for the rest of the program.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	err := l.run()
 	l.close()
 	if err != nil {
