@@ -222,8 +222,8 @@ func (l *loop) openConn(fd int) {
 	// algorithm to collect more. A failure here (the client already gone)
 	// shows up on the first read instead.
 	sock.SetNoDelay(fd)
-	// Send what is queued from this core, not the client's (unsentLimit).
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, unsentLimit)
+	// Send what is queued from this core, not the client's.
+	sock.LimitUnsent(fd)
 	if l.srv.sendBuffer > 0 {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
 	}

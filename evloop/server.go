@@ -67,13 +67,6 @@ const (
 	phaseStopping // Shutdown's context is done: close everything now
 )
 
-// unsentLimit caps how much of a response may sit in a socket's send queue
-// not yet sent (TCP_NOTSENT_LOWAT): sendfile(2) stops queueing, and epoll
-// stops saying "writable", while more than this is waiting to go out. It
-// keeps the sending of large files on the server's own core instead of the
-// client's ACK processing (docs/results/peers-analysis.md has the runs).
-const unsentLimit = 128 << 10
-
 // New makes an event-loop server, already listening on cfg.Addr. With
 // opt.Loops > 1 each loop gets its own listening socket on the same port
 // (SO_REUSEPORT), and the kernel spreads new connections between them.
