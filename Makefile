@@ -68,15 +68,21 @@ tools:
 		echo "bench-peers needs wrk and nginx: installing them with apt-get"; \
 		apt-get update -qq && apt-get install -y -qq wrk nginx; }
 
-# serverlab against nginx (one worker), Go's net/http FileServer and gnet,
-# each on one core: writes docs/results/peers.md. Takes a few minutes.
+# serverlab against nginx (one worker), Go's net/http FileServer, gnet and
+# the floor (peers/floor, built with cc; skipped where there is none), each
+# on one core: writes docs/results/peers.md. Takes about 12 minutes.
+CC ?= cc
 bench-peers: build tools
 	$(GO) build -o bin/fileserver ./peers/fileserver
 	cd peers/gnet && $(GO) build -o ../../bin/gnetpeer .
+	@rm -f bin/floor; if command -v $(CC) >/dev/null 2>&1; then \
+		$(CC) -O2 -Wall -o bin/floor peers/floor/floor.c || exit 1; \
+	else echo "bench-peers: no C compiler ($(CC)): the floor is left out"; fi
 	@site=$$(mktemp -d) && ./$(BIN) site $$site >/dev/null && \
-	echo "comparing on one core each; this takes about 3 minutes" && \
+	echo "comparing on one core each; this takes about 12 minutes" && \
 	$(GO) run ./peers/compare -serverlab $(BIN) -fileserver bin/fileserver \
-		-gnet bin/gnetpeer -root $$site $(PEERFLAGS); rc=$$?; rm -rf $$site; exit $$rc
+		-gnet bin/gnetpeer $$([ -x bin/floor ] && echo -floor bin/floor) \
+		-root $$site $(PEERFLAGS); rc=$$?; rm -rf $$site; exit $$rc
 
 clean:
 	rm -rf bin

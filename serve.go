@@ -41,6 +41,7 @@ const shutdownGrace = 5 * time.Second
 type serveFlags struct {
 	model, addr, root string
 	diskDelay         time.Duration
+	noCache           bool
 	cfg               servers.Config
 	blocking          blocking.Options
 	threaded          threaded.Options
@@ -72,6 +73,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.evloop.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
 	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
+	cache := fs.Bool("cache", true, "keep small files (up to 64 KiB) in memory, checked once a second (off with -disk-delay)")
 	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
 	fs.IntVar(&f.traceFd, "trace-fd", -1, "descriptor of a trace channel to a parent process (see serverlab trace)")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +97,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 		return nil, errors.New("-loops must be at least 1; -disk-workers, -max-conns and -disk-delay not negative")
 	}
 	f.cfg.NoSendfile = !*sendfile
+	f.noCache = !*cache
 	// A protection the user did not set takes the model's default.
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -142,7 +145,7 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		defer remove()
 		root = dir
 	}
-	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: f.diskDelay})
+	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: f.diskDelay, NoCache: f.noCache})
 	if err != nil {
 		return err
 	}

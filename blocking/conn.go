@@ -232,6 +232,11 @@ func (c *Conn) writeBody() error {
 	if f == nil {
 		return nil
 	}
+	if data := f.Data(); data != nil {
+		// The small-file cache holds the body: it goes from memory, with
+		// no file-system call at all.
+		return c.send(data[off:off+n], false)
+	}
 	if c.cfg.UseSendfile() {
 		return c.sendFile(f, off, n)
 	}

@@ -38,7 +38,7 @@ type testServer struct {
 func start(t *testing.T, v variant) *testServer {
 	t.Helper()
 	s := &testServer{variant: v, root: buildSite(t), stats: servers.NewStats(), served: make(chan error, 1)}
-	site, err := servers.NewSite(s.root, servers.SiteOptions{DiskDelay: v.diskDelay})
+	site, err := servers.NewSite(s.root, servers.SiteOptions{DiskDelay: v.diskDelay, NoCache: v.noCache})
 	if err != nil {
 		t.Fatal(err)
 	}

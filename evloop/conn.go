@@ -122,9 +122,10 @@ type conn struct {
 }
 
 // outgoing is a response in progress. The head is sent from headOff; the
-// file from off (the next byte to read or sendfile) to end; buf[cs:ce] is
-// file data read but not yet sent. Every partial write just moves one of
-// these, and the next writable event resumes from there.
+// file from off (the next byte to read or sendfile) to end; ready is body
+// bytes in hand but not yet sent: a piece of buf, read from the file, or
+// of the file's contents in the small-file cache. Every partial write just
+// moves one of these, and the next writable event resumes from there.
 type outgoing struct {
 	head        []byte
 	headOff     int
@@ -132,7 +133,7 @@ type outgoing struct {
 	off, end    int64
 	useSendfile bool
 	buf         []byte // a chunk from the loop's pool while the response needs one
-	cs, ce      int
+	ready       []byte
 	fileShort   bool // the file ended before the response did
 }
 
@@ -284,8 +285,14 @@ func (l *loop) openFile(c *conn) state {
 	o.head, o.headOff = c.sess.Head(), 0
 	f, off, n := c.sess.Body()
 	o.file, o.off, o.end = f, off, off+n
-	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
 	o.fileShort = false
+	if f != nil && f.Data() != nil {
+		// The small-file cache holds the body: nothing to fetch, and
+		// head and body leave together in one writev.
+		o.ready, o.off = f.Data()[off:o.end], o.end
+		return writingHead
+	}
+	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
 	return fetchingFile
 }
 
@@ -299,7 +306,7 @@ func (l *loop) startFile(c *conn) state {
 		c.sess.Fail(errFileShrank)
 		return closed
 	}
-	if o.file != nil && !o.useSendfile && o.cs == o.ce && o.off < o.end {
+	if o.file != nil && !o.useSendfile && len(o.ready) == 0 && o.off < o.end {
 		if o.buf == nil {
 			o.buf = l.getChunk()
 		}
@@ -315,7 +322,7 @@ func (l *loop) startFile(c *conn) state {
 			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
 			return closed
 		}
-		o.cs, o.ce = 0, n
+		o.ready = o.buf[:n]
 		o.off += int64(n)
 		c.sess.Fetched(time.Now()) // the disk's time, not the client's
 	}
@@ -333,7 +340,7 @@ func (l *loop) writeHead(c *conn) state {
 	}
 	o := c.out
 	l.iov[0] = o.head[o.headOff:]
-	l.iov[1] = o.buf[o.cs:o.ce]
+	l.iov[1] = o.ready
 	n, err := unix.Writev(c.fd, l.iov[:])
 	l.traceWrite(c, "writev", n, len(l.iov[0])+len(l.iov[1]), err)
 	l.iov = [2][]byte{}
@@ -343,7 +350,7 @@ func (l *loop) writeHead(c *conn) state {
 	l.sent(c, n)
 	h := min(n, len(o.head)-o.headOff)
 	o.headOff += h
-	o.cs += n - h
+	o.ready = o.ready[n-h:]
 	if o.headOff < len(o.head) {
 		// A short write means the socket's send buffer is full:
 		// writing again now would only return EAGAIN.
@@ -358,7 +365,7 @@ func (l *loop) writeHead(c *conn) state {
 func (l *loop) writeBody(c *conn) state {
 	o := c.out
 	for {
-		if o.cs == o.ce {
+		if len(o.ready) == 0 {
 			switch {
 			case o.off == o.end:
 				return l.finishResponse(c)
@@ -371,12 +378,12 @@ func (l *loop) writeBody(c *conn) state {
 		}
 		var n, want int
 		var err error
-		if o.cs < o.ce {
-			want = o.ce - o.cs
-			n, err = unix.Write(c.fd, o.buf[o.cs:o.ce])
+		if len(o.ready) > 0 {
+			want = len(o.ready)
+			n, err = unix.Write(c.fd, o.ready)
 			l.traceWrite(c, "write", n, want, err)
 			if err == nil {
-				o.cs += n
+				o.ready = o.ready[n:]
 			}
 		} else {
 			// sendfile(2) copies from the file to the socket inside
@@ -489,5 +496,5 @@ func (l *loop) putChunk(o *outgoing) {
 	if o.buf != nil && len(l.chunks) < maxSpareChunks {
 		l.chunks = append(l.chunks, o.buf)
 	}
-	o.buf, o.cs, o.ce = nil, 0, 0
+	o.buf, o.ready = nil, nil
 }

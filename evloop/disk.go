@@ -180,7 +180,7 @@ func (l *loop) settle(j *diskJob) {
 	case j.err != nil || j.n == 0:
 		c.out.fileShort = true // startFile will end the connection
 	default:
-		c.out.cs, c.out.ce = 0, j.n
+		c.out.ready = c.out.buf[:j.n]
 		c.out.off += int64(j.n)
 		c.sess.Fetched(l.now) // the write limit counts from here
 	}

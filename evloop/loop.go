@@ -2,6 +2,7 @@ package evloop
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -26,11 +27,12 @@ type loop struct {
 	wakeFd int           // eventfd: disk completions and Shutdown wake the loop here
 	spare  int           // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
-	now    time.Time // read once per turn of the loop
-	ready  []event   // what the poller found ready this turn
-	conns  []*conn   // indexed by descriptor: the socket -> connection table
-	nconns int
-	free   []*conn // closed connections kept for reuse, with their Sessions
+	now     time.Time // read once per turn of the loop
+	yielded time.Time // when the loop last gave the scheduler a turn
+	ready   []event   // what the poller found ready this turn
+	conns   []*conn   // indexed by descriptor: the socket -> connection table
+	nconns  int
+	free    []*conn // closed connections kept for reuse, with their Sessions
 	// spareOut holds the responses in progress that no connection is
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
@@ -104,6 +106,7 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 func (l *loop) run() error {
 	for !l.finished() {
 		l.tr.Turn() // in slow motion, the loop waits here for a step
+		l.yield()
 		n, err := l.poller.wait(l.ready, l.pollTimeout())
 		l.tr.Wait(l.poller.name(), n, err)
 		if err != nil && err != unix.EINTR {
@@ -128,6 +131,24 @@ func (l *loop) run() error {
 		l.expireTimers() // the header, idle, write and linger limits
 	}
 	return nil
+}
+
+// yieldEvery is how often a busy loop steps aside for the Go scheduler.
+// The runtime's monitor thread (sysmon) preempts a goroutine that has run
+// 10 ms without a trip through the scheduler, and takes its P away if it
+// finds it in a system call, which costs thread wake-ups; a loop that
+// yields more often than that is never preempted.
+const yieldEvery = time.Millisecond
+
+// yield lets the scheduler run other goroutines (the stats channel, signal
+// handling) if yieldEvery has passed since the last time: a Gosched on the
+// same thread, a fraction of a microsecond. See doc.go.
+func (l *loop) yield() {
+	if l.now.Sub(l.yielded) < yieldEvery {
+		return
+	}
+	runtime.Gosched()
+	l.yielded = l.now
 }
 
 // finished reports whether a draining loop has nothing left to do.
@@ -201,8 +222,8 @@ func (l *loop) openConn(fd int) {
 	// algorithm to collect more. A failure here (the client already gone)
 	// shows up on the first read instead.
 	sock.SetNoDelay(fd)
-	// Send what is queued from this core, not the client's (unsentLimit).
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, unsentLimit)
+	// Send what is queued from this core, not the client's.
+	sock.LimitUnsent(fd)
 	if l.srv.sendBuffer > 0 {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
 	}

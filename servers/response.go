@@ -264,12 +264,11 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		dst = append(dst, "\r\n"...)
 		dst = appendLength(dst, 0)
 	default:
-		dst = append(dst, "Content-Type: "...)
-		dst = append(dst, r.File.contentType...)
-		dst = append(dst, "\r\n"...)
-		dst = appendLength(dst, r.Length)
-		dst = appendLastModified(dst, r.File)
-		dst = append(dst, "Accept-Ranges: bytes\r\n"...)
+		if r.Status == 200 && r.Length == r.File.size && r.File.fields != nil {
+			dst = append(dst, r.File.fields...) // made by the same call, once
+		} else {
+			dst = appendFileFields(dst, r.File, r.Length)
+		}
 		if r.Status == 206 {
 			dst = append(dst, "Content-Range: bytes "...)
 			dst = strconv.AppendInt(dst, r.Offset, 10)
@@ -294,6 +293,18 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 
 func appendAllow(dst []byte) []byte {
 	return append(dst, "Allow: "+Allowed+"\r\n"...)
+}
+
+// appendFileFields appends the fields that describe a body of length bytes
+// of f. For a 200 with the whole file they are the same on every answer, so
+// each File makes them once (File.fields).
+func appendFileFields(dst []byte, f *File, length int64) []byte {
+	dst = append(dst, "Content-Type: "...)
+	dst = append(dst, f.contentType...)
+	dst = append(dst, "\r\n"...)
+	dst = appendLength(dst, length)
+	dst = appendLastModified(dst, f)
+	return append(dst, "Accept-Ranges: bytes\r\n"...)
 }
 
 func appendLength(dst []byte, n int64) []byte {
