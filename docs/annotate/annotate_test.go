@@ -46,9 +46,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// copySource copies go.mod and the .go files of dirs from root to dst.
+// copySource copies go.mod, the lessons (the index lists them) and the
+// .go files of dirs from root to dst.
 func copySource(root, dst string, dirs []string) error {
 	names := []string{"go.mod"}
+	lessons, err := filepath.Glob(filepath.Join(root, "docs", "lessons", "*.md"))
+	if err != nil {
+		return err
+	}
+	for _, f := range lessons {
+		r, err := filepath.Rel(root, f)
+		if err != nil {
+			return err
+		}
+		names = append(names, r)
+	}
 	for _, d := range dirs {
 		found, err := filepath.Glob(filepath.Join(root, d, "*.go"))
 		if err != nil {
@@ -282,7 +294,7 @@ func sourceOf(page string) (string, bool) {
 func TestPageContent(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "go.mod", "module example.org/lab\n\ngo 1.26\n")
-	writeFile(t, root, "core/core.go", `// Package core is the core.
+	writeFile(t, root, "core/core.go", strings.ReplaceAll(`// Package core is the core.
 //
 // More about it.
 package core
@@ -295,7 +307,14 @@ func (s *Session) Next() bool { return false }
 
 // Limit caps it.
 const Limit = 10
-`)
+
+// advance moves it on; §Next§ reads, §advance()§ moves, §Session.open§ is
+// a field and [§Limit§](#L13) is linked already:
+//
+//	§Next§ in a code block stays as it is
+func (s *Session) advance() {}
+`, "§", "`"))
+	writeFile(t, root, "docs/lessons/01-first.md", "# 01 · first: a lesson\n\nText.\n")
 	writeFile(t, root, "model/model.go", `package model
 
 import (
@@ -327,6 +346,10 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 		`<span class="src-anchor" id="L5">`,
 		`<a href="../index.html#pkg-core">core</a>`,
 		`<a rel="next" href="../model/model.go.html">`,
+		"<a href=\"#L10\"><code>Next</code></a> reads, <a href=\"#L19\"><code>advance()</code></a> moves",
+		"<code>Session.open</code> is",
+		"<a href=\"#L13\"><code>Limit</code></a> is linked already",
+		"`Next` in a code block",
 	} {
 		if !strings.Contains(core, want) {
 			t.Errorf("core page lacks %s", want)
@@ -347,6 +370,7 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 		`<section class="pkg" id="pkg-core">`,
 		`<p>Package core is the core.</p>`,
 		`<a href="model/model.go.html">model.go</a> <span class="count">10 lines</span>`,
+		`<li><a href="../lessons/01-first.md">01 · first: a lesson</a></li>`,
 	} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index lacks %s", want)
