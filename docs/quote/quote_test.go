@@ -128,8 +128,8 @@ func TestFill(t *testing.T) {
 
 func TestTypedFigures(t *testing.T) {
 	page := strings.Join([]string{
-		"# 02 · crowd",                                                // 1
-		"",                                                            // 2
+		"# 02 · crowd", // 1
+		"",             // 2
 		"Threaded did 71,439 requests/s and evloop",                   // 3: typed
 		"<!-- m:crowd/evloop/rps -->100,875<!-- /m --> requests/s.",   // 4: generated
 		"A median of 1.7 and 0.9 ms, between 20,000 and 40,000 req/s", // 5: two typed
