@@ -127,7 +127,7 @@ func durCell(n int64) string {
 	if n <= 0 {
 		return "-"
 	}
-	return strings.ReplaceAll(format(us(n), options{sig: 3}), " ", "\u202f")
+	return strings.ReplaceAll(format(us(n), options{}), " ", "\u202f")
 }
 
 func sizeCell(n int64) string {
@@ -214,7 +214,7 @@ func (d *Data) ResultsPage(name string, lessons map[string]string) ([]byte, erro
 	b.WriteString(generatedNote)
 	fmt.Fprintf(&b, "# Results: %s\n\n", name)
 	if l, ok := lessons[r.Scenario]; ok {
-		fmt.Fprintf(&b, "The run lesson [%s](../lessons/%s) reads. ", strings.TrimSuffix(l, ".md"), l)
+		fmt.Fprintf(&b, "The run [lesson %s](../lessons/%s) reads. ", l[:2], l)
 	}
 	b.WriteString("Made by `make bench` on the machine in [machine.md](machine.md); ")
 	fmt.Fprintf(&b, "every figure below comes from [%s.json](%s.json).\n\n", name, filepath.Base(name))
