@@ -44,6 +44,18 @@
 // (Little's law), a size over a count a size, a value over one of its own
 // kind a ratio.
 //
+// # Claims
+//
+// A sentence that compares ("evloop did the most", "about seven times",
+// "falls to nearly nothing") carries its comparison beside it, in a
+// marker that shows nothing:
+//
+//	evloop did the most <!-- check: crowd/evloop/rps > crowd/threaded/rps -->
+//
+// Either side is an expression as above; the operator is <, >, <= or >=.
+// When a new run stops agreeing, the test fails at that sentence, and the
+// writer rewrites it instead of leaving it to mislead.
+//
 // # The rule for prose
 //
 // Outside a marker, prose may not state a measured quantity: a number

@@ -56,7 +56,52 @@ func (d *Data) Fill(page []byte) ([]byte, []Problem) {
 	}
 	out.Write(page[last:])
 	filled := fillScreens(out.Bytes(), d.ScreensDir, &problems)
+	problems = append(problems, d.checkClaims(filled)...)
 	return filled, problems
+}
+
+// A claim is a comparison the prose around it makes, written where it is
+// made: <!-- check: crowd/evloop/rps > crowd/threaded/rps -->. It shows
+// nothing; it fails the docs test when the data stops agreeing with the
+// sentence beside it (a ranking, "about N times", "falls to").
+var claim = regexp.MustCompile(`<!-- check: (.*?) -->`)
+
+var comparison = regexp.MustCompile(` (<=|>=|<|>) `)
+
+func (d *Data) checkClaims(page []byte) []Problem {
+	var problems []Problem
+	for _, m := range claim.FindAllSubmatchIndex(page, -1) {
+		text := string(page[m[2]:m[3]])
+		line := lineAt(page, m[0])
+		op := comparison.FindStringSubmatchIndex(text)
+		if op == nil {
+			problems = append(problems, Problem{line, fmt.Sprintf("check %q: want LEFT < RIGHT (or >, <=, >=)", text)})
+			continue
+		}
+		l, err := d.eval(text[:op[0]])
+		if err == nil {
+			var r value
+			if r, err = d.eval(text[op[1]:]); err == nil && !holds(text[op[2]:op[3]], l.v, r.v) {
+				err = fmt.Errorf("no longer holds: %g against %g; rewrite the sentence beside it", l.v, r.v)
+			}
+		}
+		if err != nil {
+			problems = append(problems, Problem{line, fmt.Sprintf("check %q: %v", text, err)})
+		}
+	}
+	return problems
+}
+
+func holds(op string, l, r float64) bool {
+	switch op {
+	case "<":
+		return l < r
+	case ">":
+		return l > r
+	case "<=":
+		return l <= r
+	}
+	return l >= r
 }
 
 // Quote is the text a span with this spec gets: "crowd/threaded/rps sig=2"

@@ -68,7 +68,7 @@ func TypedFigures(page []byte) []Figure {
 		for _, m := range figure.FindAllStringIndex(prose, -1) {
 			// A number glued to a letter or a dot is a name or a
 			// version (p99, c10k, HTTP/1.1), not a quantity.
-			if m[0] > 0 && strings.ContainsAny(prose[m[0]-1:m[0]], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_./") {
+			if m[0] > 0 && strings.ContainsAny(prose[m[0]-1:m[0]], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_./-") {
 				continue
 			}
 			line := lineAt(src, start) + strings.Count(prose[:m[0]], "\n")

@@ -126,6 +126,18 @@ func TestFill(t *testing.T) {
 	}
 }
 
+func TestClaims(t *testing.T) {
+	d := testData()
+	page := "evloop leads <!-- check: crowd/evloop/rps > crowd/blocking/rps -->\n" +
+		"by less than twice <!-- check: crowd/evloop/rps / crowd/blocking/rps < 2 -->\n" +
+		"<!-- check: crowd/evloop/rps -->\n"
+	_, problems := d.Fill([]byte(page))
+	if len(problems) != 2 || problems[0].Line != 2 || !strings.Contains(problems[0].Msg, "no longer holds") ||
+		problems[1].Line != 3 || !strings.Contains(problems[1].Msg, "want LEFT < RIGHT") {
+		t.Errorf("problems = %v, want line 2 no longer holding and line 3 malformed", problems)
+	}
+}
+
 func TestTypedFigures(t *testing.T) {
 	page := strings.Join([]string{
 		"# 02 · crowd", // 1
