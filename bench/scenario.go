@@ -272,7 +272,3 @@ func ScenarioByName(name string) (Scenario, bool) {
 	}
 	return Scenario{}, false
 }
-
-// MixDefaults is m with every default filled in, as the load runs it:
-// what the lessons quote when they say "a byte every 10 ms".
-func MixDefaults(m Mix) Mix { return m.withDefaults(Target{}) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"serverlab/bench"
+	"serverlab/bench/load"
 	"serverlab/demosite"
 )
 
@@ -18,7 +19,7 @@ func param(scenario, name string) (value, error) {
 	if !ok {
 		return value{}, fmt.Errorf("key %s/%s: no scenario %q", scenario, name, scenario)
 	}
-	m := bench.MixDefaults(s.Mix)
+	m := s.Mix.Defaulted()
 	secs := func(d time.Duration) value { return value{d.Seconds(), duration} }
 	n := func(i int) value { return value{float64(i), count} }
 	fileSize := func(p string) (value, error) {
@@ -54,7 +55,7 @@ func param(scenario, name string) (value, error) {
 	case "slow_read_size":
 		return fileSize(m.SlowReadPath)
 	case "rate_from", "rate_to":
-		r, ok := m.Rate.(bench.Ramp)
+		r, ok := m.Rate.(load.Ramp)
 		if !ok {
 			return value{}, fmt.Errorf("key %s/%s: the scenario has no ramp", scenario, name)
 		}
