@@ -41,15 +41,15 @@ docs:
 	$(GO) run ./docs/fill
 
 # Every scenario against the three models, pinned, into docs/results: the
-# data (NAME.json) and the figures (NAME/); then the exercises' runs, the
-# machine they ran on, and the pages made from all of it (make docs).
+# data (NAME.json); then the exercises' runs, the machine they ran on, and
+# the figures (NAME/) and pages made from all of it (make docs).
 SCENARIOS := baseline crowd slow-client c10k big-files slow-reader churn overload slow-disk
 bench: build
 	@echo "make bench: $(words $(SCENARIOS)) scenarios x 3 models x 10 s, about 7 minutes"
 	@mkdir -p docs/results
 	@n=0; for s in $(SCENARIOS); do n=$$((n+1)); \
 		echo "[$$n/$(words $(SCENARIOS))] $$s"; \
-		./$(BIN) bench -q -scenario $$s -json -plot docs/results/$$s > docs/results/$$s.json.tmp \
+		./$(BIN) bench -q -scenario $$s -json > docs/results/$$s.json.tmp \
 			&& mv docs/results/$$s.json.tmp docs/results/$$s.json || exit 1; done
 	@./scripts/machine.sh > docs/results/machine.md
 	@$(MAKE) --no-print-directory bench-exercises

@@ -1,6 +1,6 @@
 // Fill makes the docs' generated text from the benchmark data: every
 // span that quotes a measured number (see package quote), each scenario's
-// results page and the results index. Run it from the repository root
+// figures and results page, and the results index. Run it from the repository root
 // (make docs does):
 //
 //	go run ./docs/fill
@@ -53,7 +53,11 @@ func run(root string) error {
 	sort.Strings(names)
 	written := 0
 	for _, n := range names {
-		changed, err := quote.WriteIfChanged(filepath.Join(root, filepath.FromSlash(n)), pages[n])
+		path := filepath.Join(root, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("make folder: %w", err)
+		}
+		changed, err := quote.WriteIfChanged(path, pages[n])
 		if err != nil {
 			return err
 		}

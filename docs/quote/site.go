@@ -18,7 +18,8 @@ var Checked = []string{"README.md", "docs/teaching.md", "docs/lessons/0[1-9]-*.m
 
 // Generate makes every generated page from the data under
 // root/docs/results: each quoting page with its spans filled, each
-// scenario's results page and the results index. It returns the pages by
+// scenario's figures (drawn by bench's report package from the saved
+// run) and results page, and the results index. It returns the pages by
 // slash path from root, and every problem found, by page.
 func Generate(root string) (pages map[string][]byte, problems map[string][]Problem, err error) {
 	d, err := Load(filepath.Join(root, "docs", "results"))
@@ -47,7 +48,20 @@ func Generate(root string) (pages map[string][]byte, problems map[string][]Probl
 		}
 	}
 	for _, name := range d.Scenarios(lessons) {
-		b, err := d.ResultsPage(name, lessons)
+		// The figures first: the results page lists what is in the
+		// scenario's folder.
+		rep, err := d.Report(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		figs, names, err := rep.Figures()
+		if err != nil {
+			return nil, nil, fmt.Errorf("results %s: %w", name, err)
+		}
+		for _, f := range names {
+			pages["docs/results/"+name+"/"+f] = figs[f]
+		}
+		b, err := d.ResultsPage(name, lessons, names)
 		if err != nil {
 			return nil, nil, err
 		}
