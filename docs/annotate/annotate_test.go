@@ -62,7 +62,14 @@ func copySource(root, dst string, dirs []string) error {
 		names = append(names, r)
 	}
 	for _, d := range dirs {
-		found, err := filepath.Glob(filepath.Join(root, d, "*.go"))
+		pattern := filepath.Join(root, d, "*.go")
+		if strings.HasSuffix(d, ".go") {
+			// One file of a package, and the doc.go its index entry
+			// is introduced by.
+			pattern = filepath.Join(root, d)
+			names = append(names, filepath.Join(filepath.Dir(d), "doc.go"))
+		}
+		found, err := filepath.Glob(pattern)
 		if err != nil {
 			return err
 		}

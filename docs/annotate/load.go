@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +49,12 @@ type pos struct {
 // Only the source text is needed. go/parser is used for names and the
 // package doc, and when a file does not parse, its partial syntax tree is
 // used as far as it goes: a page is still made from the text.
-func loadPkg(root, dir string) (*pkg, error) {
+//
+// only, when not empty, names the files to show: a student reads the load
+// generator's two clients, not all of it. The package doc is still read
+// from doc.go, but only the files shown give names to link to, since a
+// link must lead to a page.
+func loadPkg(root, dir string, only ...string) (*pkg, error) {
 	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -64,13 +70,19 @@ func loadPkg(root, dir string) (*pkg, error) {
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
 		}
+		shown := len(only) == 0 || slices.Contains(only, name)
+		if !shown && name != "doc.go" {
+			continue
+		}
 		path := filepath.Join(root, filepath.FromSlash(dir), name)
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		f := &file{name: name, src: src, imports: map[string]string{}}
-		p.files = append(p.files, f)
+		if shown {
+			p.files = append(p.files, f)
+		}
 
 		syn, _ := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 		if syn == nil {
@@ -85,8 +97,10 @@ func loadPkg(root, dir string) (*pkg, error) {
 		if syn.Doc != nil && (p.synopsis == "" || name == "doc.go" && docFile != "doc.go") {
 			p.synopsis, docFile = firstParagraph(syn.Doc.Text()), name
 		}
-		collectImports(f, syn)
-		collectDecls(p, fset, name, syn)
+		if shown {
+			collectImports(f, syn)
+			collectDecls(p, fset, name, syn)
+		}
 	}
 	if len(p.files) == 0 {
 		return nil, nil

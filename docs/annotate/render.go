@@ -53,12 +53,30 @@ func build(root string, dirs []string) (map[string][]byte, error) {
 		return nil, err
 	}
 	s := &site{module: mod, lessons: lessons, md: newMarkdown()}
+	// Entries naming files of one package ("bench/load/open.go") come
+	// together as one package showing those files, where the first of
+	// them stands in the reading order.
+	var order []string
+	files := map[string][]string{}
 	for _, d := range dirs {
 		d = strings.Trim(path.Clean(strings.TrimSpace(d)), "/")
 		if d == "" || d == "." {
 			continue
 		}
-		p, err := loadPkg(root, d)
+		file := ""
+		if strings.HasSuffix(d, ".go") {
+			d, file = path.Dir(d), path.Base(d)
+		}
+		if _, seen := files[d]; !seen {
+			order = append(order, d)
+			files[d] = nil
+		}
+		if file != "" {
+			files[d] = append(files[d], file)
+		}
+	}
+	for _, d := range order {
+		p, err := loadPkg(root, d, files[d]...)
 		if err != nil {
 			return nil, err
 		}
