@@ -45,7 +45,7 @@ docs:
 # the figures (NAME/) and pages made from all of it (make docs).
 SCENARIOS := baseline crowd slow-client c10k big-files slow-reader churn overload slow-disk
 bench: build
-	@echo "make bench: $(words $(SCENARIOS)) scenarios x 3 models x 10 s, about 7 minutes"
+	@echo "make bench: $(words $(SCENARIOS)) scenarios x 3 models x 10 s, then the exercises: about 10 minutes"
 	@mkdir -p docs/results
 	@n=0; for s in $(SCENARIOS); do n=$$((n+1)); \
 		echo "[$$n/$(words $(SCENARIOS))] $$s"; \

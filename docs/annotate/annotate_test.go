@@ -386,6 +386,23 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 	if strings.Contains(index, "More about it") {
 		t.Error("index shows more than the package doc's first paragraph")
 	}
+
+	// One file of a package: its page, the package's doc in the index,
+	// and no link to a file that has no page.
+	writeFile(t, root, "core/extra.go", "package core\n\n// Extra is elsewhere; see [Session].\nfunc Extra() {}\n")
+	site, err = build(root, []string{"core/extra.go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sortedKeys(site); fmt.Sprint(got) != "[core/extra.go.html index.html style.css]" {
+		t.Errorf("one file of core: pages %v", got)
+	}
+	if !strings.Contains(string(site["index.html"]), "<p>Package core is the core.</p>") {
+		t.Error("one file of core: the index lacks the package's doc")
+	}
+	if strings.Contains(string(site["core/extra.go.html"]), "core.go.html") {
+		t.Error("one file of core: a link leads to core.go, which has no page")
+	}
 }
 
 func TestWrite(t *testing.T) {

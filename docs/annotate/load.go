@@ -52,8 +52,8 @@ type pos struct {
 //
 // only, when not empty, names the files to show: a student reads the load
 // generator's two clients, not all of it. The package doc is still read
-// from doc.go, but only the files shown give names to link to, since a
-// link must lead to a page.
+// from whichever file has it, but only the files shown give names to link
+// to, since a link must lead to a page.
 func loadPkg(root, dir string, only ...string) (*pkg, error) {
 	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 	if os.IsNotExist(err) {
@@ -71,9 +71,6 @@ func loadPkg(root, dir string, only ...string) (*pkg, error) {
 			continue
 		}
 		shown := len(only) == 0 || slices.Contains(only, name)
-		if !shown && name != "doc.go" {
-			continue
-		}
 		path := filepath.Join(root, filepath.FromSlash(dir), name)
 		src, err := os.ReadFile(path)
 		if err != nil {
