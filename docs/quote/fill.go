@@ -57,7 +57,25 @@ func (d *Data) Fill(page []byte) ([]byte, []Problem) {
 	out.Write(page[last:])
 	filled := fillScreens(out.Bytes(), d.ScreensDir, &problems)
 	problems = append(problems, d.checkClaims(filled)...)
+	problems = append(problems, markersAtLineStart(filled)...)
 	return filled, problems
+}
+
+// lineStart finds a marker at the start of a line.
+var lineStart = regexp.MustCompile(`(?m)^<!-- (?:m:|check:)`)
+
+// markersAtLineStart reports markers that begin a line of prose. In
+// markdown a line that starts with "<!--" begins an HTML block, even in
+// the middle of a paragraph: the paragraph would end there and the rest of
+// the line would be shown as raw HTML, its links and emphasis lost (and
+// its figures hidden from TypedFigures). A marker goes after a word.
+func markersAtLineStart(page []byte) []Problem {
+	var problems []Problem
+	for _, m := range lineStart.FindAllIndex(page, -1) {
+		problems = append(problems, Problem{lineAt(page, m[0]),
+			"a marker starts the line: markdown would break the paragraph here; join it to the word before"})
+	}
+	return problems
 }
 
 // A claim is a comparison the prose around it makes, written where it is

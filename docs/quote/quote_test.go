@@ -112,11 +112,11 @@ func TestFill(t *testing.T) {
 	d := testData()
 	page := "Blocking did <!-- m:crowd/blocking/rps sig=2 -->10,000<!-- /m --> requests/s,\n" +
 		"evloop <!-- m:crowd/evloop/rps / crowd/blocking/rps x -->9.9<!-- /m --> times more.\n" +
-		"<!-- m:crowd/nginx/rps -->1<!-- /m --> and <!-- m:crowd/blocking/p50 -->forgot the end\n"
+		"and <!-- m:crowd/nginx/rps -->1<!-- /m --> and <!-- m:crowd/blocking/p50 -->forgot the end\n"
 	out, problems := d.Fill([]byte(page))
 	want := "Blocking did <!-- m:crowd/blocking/rps sig=2 -->13,000<!-- /m --> requests/s,\n" +
 		"evloop <!-- m:crowd/evloop/rps / crowd/blocking/rps x -->7.6<!-- /m --> times more.\n" +
-		"<!-- m:crowd/nginx/rps -->1<!-- /m --> and <!-- m:crowd/blocking/p50 -->forgot the end\n"
+		"and <!-- m:crowd/nginx/rps -->1<!-- /m --> and <!-- m:crowd/blocking/p50 -->forgot the end\n"
 	if string(out) != want {
 		t.Errorf("Fill gave\n%s\nwant\n%s", out, want)
 	}
@@ -130,11 +130,19 @@ func TestClaims(t *testing.T) {
 	d := testData()
 	page := "evloop leads <!-- check: crowd/evloop/rps > crowd/blocking/rps -->\n" +
 		"by less than twice <!-- check: crowd/evloop/rps / crowd/blocking/rps < 2 -->\n" +
-		"<!-- check: crowd/evloop/rps -->\n"
+		"and <!-- check: crowd/evloop/rps -->\n"
 	_, problems := d.Fill([]byte(page))
 	if len(problems) != 2 || problems[0].Line != 2 || !strings.Contains(problems[0].Msg, "no longer holds") ||
 		problems[1].Line != 3 || !strings.Contains(problems[1].Msg, "want LEFT < RIGHT") {
 		t.Errorf("problems = %v, want line 2 no longer holding and line 3 malformed", problems)
+	}
+}
+
+func TestMarkerAtLineStart(t *testing.T) {
+	d := testData()
+	_, problems := d.Fill([]byte("Blocking did\n<!-- m:crowd/blocking/rps -->13,249<!-- /m --> requests/s.\n"))
+	if len(problems) != 1 || problems[0].Line != 2 || !strings.Contains(problems[0].Msg, "starts the line") {
+		t.Errorf("problems = %v, want one on line 2 for the marker that starts it", problems)
 	}
 }
 
