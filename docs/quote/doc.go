@@ -30,8 +30,12 @@
 // conns, fds, server_open, cpu_per_request, bytes_per_sec, duration), or a
 // figure taken over the run's intervals, with an aggregate and a window:
 // rps.min@2s-10s is the lowest interval rate after the second second. The
-// aggregates are mean, min, max, median, first and last; each figure has
-// a natural default (rps: mean; latencies: median; memory, threads and
+// interval figures are rps, target_rps (the open loop's schedule),
+// bytes_per_sec, requests, errors, the latencies, in_flight, conns,
+// server_open, rss, threads, fds, cpu (percent of a core) and
+// cpu_per_request. The aggregates are mean, min, max, median, first and
+// last; each figure has a natural default (rates and CPU: mean;
+// latencies and CPU per request: median; memory, threads and
 // connections: max).
 //
 // # Formats

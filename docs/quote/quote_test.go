@@ -9,7 +9,7 @@ import (
 // for every kind of key.
 func testData() *Data {
 	iv := func(t int64, rps float64, p50 int64, rss int64, open int64) Interval {
-		i := Interval{Round: 1, TMs: t, LenMs: 250, Requests: int64(rps / 4), RPS: rps, RSS: rss}
+		i := Interval{Round: 1, TMs: t, LenMs: 250, Requests: int64(rps / 4), RPS: rps, RSS: rss, CPUPercent: 50}
 		i.P50 = p50
 		i.Server = &struct {
 			Open int64 `json:"open"`
@@ -62,6 +62,8 @@ func TestQuote(t *testing.T) {
 		// The mean rate is requests over time; the 10 ms stub is left out.
 		{"crowd/evloop/rps@0.25-1", "105,000"},
 		{"crowd/evloop/p50.max", "1 ms"},
+		// Half a core over a quarter-second's requests.
+		{"crowd/evloop/cpu_per_request.max@0-1", "5.56 µs"},
 		{"crowd/blocking/duration", "1 s"},
 		{"ex/crowd-1000/evloop+loops=2/rps", "57,500"},
 		{"crowd/clients", "100"},

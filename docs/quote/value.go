@@ -244,7 +244,11 @@ func (r *Run) metric(t *Target, m string) (value, error) {
 		if mid < from || mid >= to {
 			continue
 		}
-		vals = append(vals, get(iv))
+		v := get(iv)
+		if math.IsNaN(v) {
+			continue
+		}
+		vals = append(vals, v)
 		reqs += float64(iv.Requests)
 		secs += iv.LenMs / 1000
 	}
@@ -403,6 +407,14 @@ func intervalFigure(m string) (get func(Interval) float64, k kind, agg string, o
 		"threads":       {func(iv Interval) float64 { return float64(iv.Threads) }, count, "max"},
 		"fds":           {func(iv Interval) float64 { return float64(iv.FDs) }, count, "max"},
 		"cpu":           {func(iv Interval) float64 { return iv.CPUPercent }, percent, "mean"},
+		// What one request cost the server in this interval: its CPU
+		// time over the requests answered (none answered: no value).
+		"cpu_per_request": {func(iv Interval) float64 {
+			if iv.Requests == 0 {
+				return math.NaN()
+			}
+			return iv.CPUPercent / 100 * iv.LenMs / 1000 / float64(iv.Requests)
+		}, duration, "median"},
 	}
 	f, ok := figs[m]
 	return f.get, f.kind, f.agg, ok
