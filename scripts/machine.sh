@@ -14,3 +14,6 @@ echo "| Go | $(go version | awk '{print $3}') |"
 echo "| date | $(date -u +%Y-%m-%d) |"
 echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown) |"
 echo "| open-file limit (hard) | $(ulimit -Hn) |"
+# The send buffer's autotuning limit: lesson 06's slow reader must fetch a
+# file bigger than its last number.
+echo "| TCP send buffer, min default max (net.ipv4.tcp_wmem) | $(tr '\t' ' ' < /proc/sys/net/ipv4/tcp_wmem) |"
