@@ -175,6 +175,11 @@ func fillScreens(page []byte, dir string, problems *[]Problem) []byte {
 		if len(b) > 0 && b[len(b)-1] != '\n' {
 			b = append(b, '\n')
 		}
+		// A tall terminal's empty rows say nothing in a page: a run
+		// of blank lines is shown as one.
+		for bytes.Contains(b, []byte("\n\n\n")) {
+			b = bytes.ReplaceAll(b, []byte("\n\n\n"), []byte("\n\n"))
+		}
 		out.Write(page[last:m[6]])
 		out.Write(b)
 		last = m[7]
