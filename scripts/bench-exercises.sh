@@ -18,10 +18,10 @@ while read -r name args; do
 done <<'LIST'
 # lesson 01 · baseline
 baseline-sendfile       -scenario baseline -targets blocking,blocking+sendfile=false -duration 5s
-baseline-2clients       -scenario baseline -c 2 -targets blocking,evloop -duration 5s
+baseline-2clients       -scenario baseline -c 2 -targets blocking,blocking+keepalive,evloop -duration 5s
 # lesson 02 · crowd
 crowd-1000              -targets evloop,threaded -c 1000 -duration 5s
-crowd-header-timeout    -scenario crowd -targets blocking,blocking+header-timeout=1s -duration 5s
+crowd-keepalive         -scenario crowd -targets blocking,blocking+keepalive -duration 5s
 crowd-osthreads         -scenario crowd -targets threaded,threaded+osthreads -duration 5s
 # lesson 03 · slow-client
 slow-client-timeout-2s  -scenario slow-client -targets blocking,blocking+header-timeout=2s -duration 6s
