@@ -61,8 +61,9 @@ func (d *Data) Fill(page []byte) ([]byte, []Problem) {
 	return filled, problems
 }
 
-// lineStart finds a marker at the start of a line.
-var lineStart = regexp.MustCompile(`(?m)^<!-- (?:m:|check:)`)
+// lineStart finds a marker at the start of a line, or of a line of a
+// quotation.
+var lineStart = regexp.MustCompile(`(?m)^(?:> ?)*<!-- (?:m:|check:)`)
 
 // markersAtLineStart reports markers that begin a line of prose. In
 // markdown a line that starts with "<!--" begins an HTML block, even in

@@ -142,9 +142,10 @@ func TestClaims(t *testing.T) {
 
 func TestMarkerAtLineStart(t *testing.T) {
 	d := testData()
-	_, problems := d.Fill([]byte("Blocking did\n<!-- m:crowd/blocking/rps -->13,249<!-- /m --> requests/s.\n"))
-	if len(problems) != 1 || problems[0].Line != 2 || !strings.Contains(problems[0].Msg, "starts the line") {
-		t.Errorf("problems = %v, want one on line 2 for the marker that starts it", problems)
+	_, problems := d.Fill([]byte("Blocking did\n<!-- m:crowd/blocking/rps -->13,249<!-- /m --> requests/s.\n\n" +
+		"> In a quote, \n> <!-- m:crowd/blocking/rps -->13,249<!-- /m --> too.\n"))
+	if len(problems) != 2 || problems[0].Line != 2 || problems[1].Line != 5 || !strings.Contains(problems[0].Msg, "starts the line") {
+		t.Errorf("problems = %v, want one on line 2 and one on line 5 for the markers that start them", problems)
 	}
 }
 
