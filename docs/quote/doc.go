@@ -33,8 +33,8 @@
 // interval figures are rps, target_rps (the open loop's schedule),
 // bytes_per_sec, requests, errors, the latencies, in_flight, conns,
 // server_open, rss, threads, fds, cpu (percent of a core) and
-// cpu_per_request. The aggregates are mean, min, max, median, first and
-// last; each figure has a natural default (rates and CPU: mean;
+// cpu_per_request. The aggregates are mean, min, max, median, p10 and p90
+// (the range nine intervals in ten fell in), first and last; each figure has a natural default (rates and CPU: mean;
 // latencies and CPU per request: median; memory, threads and
 // connections: max).
 //

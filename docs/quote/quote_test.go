@@ -58,6 +58,8 @@ func TestQuote(t *testing.T) {
 		// The price of a connection: a size over a count.
 		{"(crowd/evloop/rss.max - crowd/evloop/rss.first) / crowd/evloop/server_open.max unit=KiB", "0.3 KiB"},
 		{"crowd/evloop/rps.min", "90,000"},
+		{"crowd/evloop/rps.p10", "90,000"},
+		{"crowd/evloop/rps.p90", "110,000"},
 		{"crowd/evloop/rps.max@0.3s-1s", "110,000"},
 		// The mean rate is requests over time; the 10 ms stub is left out.
 		{"crowd/evloop/rps@0.25-1", "105,000"},

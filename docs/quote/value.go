@@ -203,7 +203,7 @@ func (d *Data) lookup(key string) (value, error) {
 }
 
 // aggregates are how a figure over intervals becomes one number.
-var aggregates = []string{"mean", "min", "max", "median", "first", "last"}
+var aggregates = []string{"mean", "min", "max", "median", "p10", "p90", "first", "last"}
 
 // metric finds one figure of one target: a summary figure, or an
 // aggregate of its intervals (METRIC[.AGG][@FROM-TO]).
@@ -279,6 +279,17 @@ func aggregate(agg string, vals []float64) float64 {
 			return s[len(s)/2]
 		}
 		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	case "p10", "p90":
+		// The tenth and ninetieth percentiles of the intervals, nearest
+		// rank: the range most of them fell in, without the odd one out.
+		s := slices.Clone(vals)
+		slices.Sort(s)
+		q := 0.1
+		if agg == "p90" {
+			q = 0.9
+		}
+		i := int(math.Ceil(q*float64(len(s)))) - 1
+		return s[max(0, min(i, len(s)-1))]
 	}
 	sum := 0.0
 	for _, v := range vals {
@@ -380,7 +391,14 @@ func intervalFigure(m string) (get func(Interval) float64, k kind, agg string, o
 		if _, ok := pick(Latency{}, p); !ok {
 			return nil, false
 		}
-		return func(iv Interval) float64 { n, _ := pick(sel(iv), p); return float64(n) / 1e6 }, true
+		return func(iv Interval) float64 {
+			// An interval with no answers has no latency, not a
+			// latency of zero.
+			if n, _ := pick(sel(iv), p); n > 0 {
+				return float64(n) / 1e6
+			}
+			return math.NaN()
+		}, true
 	}
 	if g, ok := lat(func(iv Interval) Latency { return iv.Latency }, m); ok {
 		return g, duration, "median", true
