@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/serverlab
 
-.PHONY: all build demo test lint vet fmtcheck fuzz docs bench bench-exercises bench-peers tools clean
+.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs bench bench-exercises bench-peers tools clean
 
 all: build
 
@@ -25,6 +25,14 @@ vet:
 fmtcheck:
 	@out="$$(gofmt -l . 2>&1)"; if [ -n "$$out" ]; then \
 		echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# go.mod and go.sum as go mod tidy leaves them, in both modules. Not part of
+# lint: tidy reads the go.mod of every module in the graph, which may need
+# the network. Offline, the tests check the direct requirements
+# (tidy_test.go) and run this where the module cache allows.
+tidycheck:
+	$(GO) mod tidy -diff
+	cd peers/gnet && $(GO) mod tidy -diff
 
 # Fuzz the parser and the resolver for FUZZTIME each (default 1m).
 FUZZTIME ?= 1m

@@ -260,11 +260,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 	}
 	s, ok := ScenarioByName(name)
 	if !ok {
-		var names []string
-		for _, s := range Scenarios() {
-			names = append(names, s.Name)
-		}
-		return s, fmt.Errorf("-scenario %q: unknown; try %s", name, strings.Join(names, ", "))
+		return s, fmt.Errorf("-scenario %q: unknown; try %s", name, strings.Join(ScenarioNames(), ", "))
 	}
 	if clients > 0 {
 		s = s.WithClients(clients)

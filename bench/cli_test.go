@@ -141,7 +141,7 @@ func TestMainLikeWrk(t *testing.T) {
 	}
 }
 
-// jsonKeys are the fields the issue promises for each target.
+// jsonKeys are the fields bench/report/doc.go promises for each target.
 var jsonKeys = []string{"target", "requests", "errors", "rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
 	"peak_rss_bytes", "peak_threads", "peak_conns", "intervals"}
 

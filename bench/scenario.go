@@ -263,6 +263,16 @@ func Scenarios() []Scenario {
 	return out
 }
 
+// ScenarioNames lists the scenarios' names, in menu order, for help texts
+// and error messages.
+func ScenarioNames() []string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.Name
+	}
+	return names
+}
+
 // ScenarioByName finds a scenario by its name.
 func ScenarioByName(name string) (Scenario, bool) {
 	for _, s := range Scenarios() {

@@ -16,35 +16,40 @@
 //     SO_SNDTIMEO make a blocking read or write give up after a while, so a
 //     slow client is thrown out, but everyone else still waits until then.
 //     They are off unless asked for (serverlab serve -header-timeout ...),
-//     so that the freeze can be seen.
+//     so that the freeze can be seen. How long each wait may last is the
+//     shared core's decision (servers.Session.Deadline); this loop only
+//     arms the socket with it.
 //   - A thread asleep in a system call can only be woken from outside by
 //     something that changes the socket itself: shutdown(2), not close(2).
 //     That is how Shutdown reaches a loop asleep in accept or read.
 //
-// The loop, the seed's first server in our words, with the function that
-// does each step:
+// The loop, lesson 00's first (docs/lessons/00-three-loops.md), with the
+// function that does each step:
 //
 //	for ever:
-//	    wait for a client to connect              acceptConn   accept(2)
-//	    repeat:
-//	        read the request head                 readRequest  read(2)
-//	        find and open the file                servers.Session.Next
-//	        send the status line and headers      writeHead    send(2)
-//	        send the file                         writeBody    sendfile(2), or pread(2) + send(2)
-//	    while the connection is kept alive
-//	    close the connection                      closeConn    close(2)
+//	    wait for a client to connect              Listener.Accept  accept(2)
+//	    read the request head                     readRequest      read(2)
+//	    find and open the file                    fetchFile        openat2(2), fstat(2)
+//	    send the status line and headers          writeHead        sendmsg(2)
+//	    send the file                             writeBody        sendfile(2), or pread(2) + sendmsg(2)
+//	    close the connection                      lingerClose, closeConn  close(2)
 //
-// The only change from the seed is the inner "repeat": HTTP/1.1 keeps a
-// connection open for the next request (RFC 9112 §9.3), so the loop stays
-// with its client until one side says close.
+// By default that is the whole story: every answer says "Connection:
+// close", and the loop closes the connection after it. A server that holds
+// one connection at a time must not sit on an idle one while the next
+// client waits — a browser keeps a spare connection open, and would freeze
+// the loop for good. With Options.KeepAlive (serve -keepalive) the loop
+// stays with its client for the next request instead (RFC 9112 §9.3),
+// until one side says close: that is what the crowd lesson measures, and
+// why one thread cannot hold connections open.
 //
-// Parsing, the choice of file and the headers are not here: they live in the
-// shared core, package servers, which all three models call in the same way.
-// What is here is only how this model waits and moves bytes, which is all
-// that makes the models different.
+// Parsing, the choice of file, the headers, the timeouts and the lingering
+// close are not here: they live in the shared core, package servers, which
+// every model drives in the same way. What is here is only how this model
+// waits and moves bytes, which is all that makes the models different.
 //
 // The per-connection half of the loop, Conn, is exported because the
-// threaded model's OS-thread variant runs exactly this code once per thread:
-// Apache's worker model is the blocking loop, many times over. Listener is
-// shared with it for the same reason.
+// threaded model runs exactly this code once per connection, over its own
+// Socket: Apache's worker model is the blocking loop, many times over.
+// Listener is shared with it for the same reason.
 package blocking

@@ -8,19 +8,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"serverlab/internal/backoff"
 	"serverlab/internal/sock"
 )
 
 // ErrListenerStopped is what Accept returns once Stop has been called.
 var ErrListenerStopped = errors.New("blocking: listener stopped")
 
-// Accept's pause when the process runs out of descriptors: 5 ms, doubling up
-// to 1 s, the same steps as net/http's Server.Serve, so that the blocking
-// and threaded models behave alike under the same shortage.
-const (
-	firstPause = 5 * time.Millisecond
-	maxPause   = time.Second
-)
+// AcceptPause is the pause before accepting again when the process has run
+// out of descriptors: 5 ms, doubling up to 1 s, the same steps as
+// net/http's Server.Serve. The threaded model pauses the same way, so that
+// the two behave alike under the same shortage.
+func AcceptPause() backoff.Doubling {
+	return backoff.Doubling{First: 5 * time.Millisecond, Max: time.Second}
+}
 
 // Listener is a listening socket in blocking mode: Accept sleeps in the
 // kernel until a client connects. The threaded model's OS-thread variant
@@ -71,7 +72,7 @@ func (l *Listener) Addr() string { return l.addr }
 // descriptors come back, which for a short shortage is the kinder answer,
 // and it keeps the blocking and threaded models alike.
 func (l *Listener) Accept() (int, error) {
-	var pause time.Duration
+	pause := AcceptPause()
 	for {
 		fd, err := l.accept()
 		switch {
@@ -82,8 +83,7 @@ func (l *Listener) Accept() (int, error) {
 		case retryNow(err):
 			continue
 		case outOfResources(err):
-			pause = min(max(2*pause, firstPause), maxPause)
-			if !l.sleep(pause) {
+			if !l.sleep(pause.Next()) {
 				return -1, ErrListenerStopped
 			}
 		default:

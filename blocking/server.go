@@ -65,18 +65,16 @@ func (s *server) Serve() error {
 }
 
 // start records that Serve runs, so that Shutdown knows to wait for it. It
-// reports false if Serve should return at once.
+// reports false if Serve should return at once: called twice (an error),
+// or after Shutdown.
 func (s *server) start() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.serving:
+	if s.serving {
 		return false, errors.New("blocking: Serve called twice")
-	case s.stopped:
-		return false, nil
 	}
-	s.serving = true
-	return true, nil
+	s.serving = !s.stopped
+	return s.serving, nil
 }
 
 // Shutdown stops the loop. The loop is asleep in one of two places, and each

@@ -165,10 +165,10 @@ func (s *testServer) testResets(t *testing.T) {
 	c := s.dial(t)
 	defer c.Close()
 	s.expectServes(t, c, "after 50 resets, a new connection")
-	// Session.Abort counts each response that could not be finished. The
+	// Session.Fail counts each response that could not be finished. The
 	// server may learn of a reset only at its next write, so wait for it.
 	if got := waitFor(func() bool { return s.stats.Snapshot().Errors-before >= 50 }); !got {
-		t.Errorf("stats count %d errors for 50 reset downloads, want at least 50 (is Session.Abort called?)",
+		t.Errorf("stats count %d errors for 50 reset downloads, want at least 50 (is Session.Fail called?)",
 			s.stats.Snapshot().Errors-before)
 	}
 }

@@ -150,8 +150,8 @@ func (l *loop) takeDone() []diskJob {
 	return jobs
 }
 
-// fileReady is lesson 00's "the file is read": a worker's open or read for
-// c is back, and c can move on.
+// fileReady is lesson 00's FILE_OPENED or FILE_READ: a worker's open or
+// read for c is back, and c can move on.
 func (l *loop) fileReady(j *diskJob) {
 	c := j.conn
 	l.settle(j)

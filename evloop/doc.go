@@ -15,7 +15,9 @@
 //     a write may take only part of what it is given. Every partial write
 //     remembers where it stopped, and the next writable report resumes there.
 //   - The loop is only as fast as its slowest step. Sockets never block it;
-//     a disk read does (see disk.go), and so would any slow computation.
+//     a file's open or read does (see disk.go), and so would any slow
+//     computation. The shared core names each file step instead of making
+//     it, so the loop can hand those to disk workers.
 //   - Fairness is the loop's job: a connection that is always ready (a fast
 //     download, a client pipelining requests) gets a budget per turn, and a
 //     client that sends faster than it reads is not read from until its
@@ -26,8 +28,8 @@
 // In the style of libuv's loop-iteration diagram:
 //
 //	       +--------------------------------+
-//	       | timeout = the earliest timer   |  header, idle, write and
-//	       | (none: wait for ever)          |  linger limits, in a heap
+//	       | timeout = the earliest timer   |  each connection's Session
+//	       | (none: wait for ever)          |  deadline, in a heap
 //	       +---------------+----------------+
 //	                       |
 //	       +---------------v----------------+
@@ -39,7 +41,7 @@
 //	   |                   |                    |
 //	listener            a client             eventfd
 //	acceptConn          advance(conn)        wakeUp
-//	(up to 64 new       readable:            disk reads back:
+//	(up to 64 new       readable:            opens, reads back:
 //	connections)          readRequest          fileReady -> advance
 //	                    writable:            Shutdown:
 //	                      writeHead,           drain, or stop
@@ -48,8 +50,8 @@
 //	   +-------------------+--------------------+
 //	                       |
 //	       +---------------v----------------+
-//	       | expireTimers                   |  send a 408, close idle,
-//	       |                                |  end a stalled write
+//	       | expireTimers                   |  Session.Expire: send a
+//	       |                                |  408, or close
 //	       +---------------+----------------+
 //	                       |
 //	    draining, and nothing left? --yes--> return
@@ -58,16 +60,17 @@
 //
 // # One connection
 //
-// Each connection moves through the seed's states (advance in conn.go holds
-// every transition):
+// Each connection moves through the states of lesson 00's third loop
+// (advance in conn.go holds every transition):
 //
-//	readingRequest -> fetchingFile -> writingHead -> writingBody -+-> readingRequest
-//	                        ^                             |       |   (keep-alive)
-//	                        +------- next chunk ----------+       +-> closing
+//	readingRequest -> openingFile -> fetchingFile -> writingHead -> writingBody -+-> readingRequest
+//	                                      ^                             |        |   (keep-alive)
+//	                                      +-------- next chunk ---------+        +-> closing
 //
-// A step that cannot finish — EAGAIN on the socket, a read handed to a
-// disk worker — tells the poller what the connection waits for, sets the
-// timer that bounds the wait, and returns; the loop moves on.
+// A step that cannot finish — EAGAIN on the socket, an open or a read
+// handed to a disk worker — tells the poller what the connection waits
+// for, sets the timer at the deadline its Session gives, and returns; the
+// loop moves on.
 //
 // # Level-triggered, and why
 //
@@ -88,17 +91,24 @@
 //
 // # Options
 //
+// Loops, Poller and DiskWorkers are the loop's own Options; sendfile is
+// every model's (servers.Config.NoSendfile).
+//
 //   - Loops (-loops N): N loops, each with its own thread, epoll instance
 //     and SO_REUSEPORT listening socket; the kernel spreads new connections
 //     between them by a hash of their addresses. More than one helps only
 //     with more than one core to run them.
 //   - Poller (-poller poll): poll(2) instead of epoll, to measure what
 //     scanning every descriptor on every wake costs (poller_poll.go).
-//   - DiskWorkers (-disk-workers N): file reads handed to N worker
-//     goroutines that report back through the loop's eventfd (disk.go).
+//   - DiskWorkers (-disk-workers N): every open (openat2, fstat) and file
+//     read (pread) handed to N worker threads that report back through the
+//     loop's eventfd (disk.go); the loop's own thread then makes no
+//     file-system call at all. (sendfile, a socket write that the kernel
+//     fills from the page cache, stays on the loop; -sendfile=false hands
+//     those bytes to the workers too.)
 //   - Sendfile: bodies over 16 KiB go from the file to the socket inside
 //     the kernel with sendfile(2); smaller ones are read and sent with the
 //     head in one writev(2). Without sendfile (or with a simulated slow disk,
-//     whose delay lives in File.ReadAt), bodies are read in 64 KiB chunks.
-//     Either way no file is ever read whole into memory.
+//     whose delay lives in servers.File.ReadAt), bodies are read in 64 KiB
+//     chunks. Either way no file is ever read whole into memory.
 package evloop

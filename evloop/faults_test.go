@@ -227,7 +227,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // A client that connects and says nothing is a slow request, not an idle
-// keep-alive connection (the rule of servers.Limits.ReadDeadline): it is
+// keep-alive connection (the rule of servers.Session.Deadline): it is
 // closed HeaderTimeout after accept, without an answer, even though the
 // idle limit is far longer.
 func TestSilentNewConnection(t *testing.T) {

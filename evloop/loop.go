@@ -111,12 +111,13 @@ func (l *loop) run() error {
 		for _, ev := range l.ready[:n] {
 			switch ev.fd {
 			case l.lfd:
-				l.acceptConn() // a client connected
+				l.acceptConn() // CONNECTED, in lesson 00's loop 3
 			case l.wakeFd:
-				l.wakeUp() // a disk worker finished, or Shutdown
+				l.wakeUp() // FILE_OPENED or FILE_READ from a disk worker, or Shutdown
 			default:
-				// Readable: readRequest. Writable: writeHead or
-				// writeBody. The connection's state decides.
+				// Readable: readRequest (on to REQUEST_READ).
+				// Writable (WRITTEN): writeHead or writeBody. The
+				// connection's state decides.
 				l.connEvent(ev.fd, ev.ev)
 			}
 		}

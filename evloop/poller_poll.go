@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollPoller is the poll(2) backend (cfg.Poller == "poll"). The interest list
+// pollPoller is the poll(2) backend (Options.Poller "poll"). The interest list
 // lives in user space, in fds, and is handed to the kernel whole on every
 // wait: the kernel checks every entry, and then the loop scans every entry
 // again to find the ones that are ready. With ten thousand idle connections

@@ -208,7 +208,7 @@ func silentKeptAlive(t *testing.T, ts *testServer) {
 }
 
 // connectsSilently: a client that connects and never sends a byte. The
-// models' shared rule (servers.Limits.ReadDeadline) counts it as a slow
+// models' shared rule (servers.Session.Deadline) counts it as a slow
 // request whose head began at accept, not as an idle keep-alive
 // connection, so the header limit reclaims it, however long the idle one.
 func connectsSilently(t *testing.T, ts *testServer) {

@@ -38,7 +38,7 @@ func BenchmarkResolve(b *testing.B) {
 func BenchmarkAppendHead(b *testing.B) {
 	site := benchSite(b)
 	resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt"), KeepAlive: true}, time.Now())
-	defer resp.File.Release()
+	defer resp.File.release()
 	date := []byte(time.Now().UTC().Format(TimeFormat))
 	dst := make([]byte, 0, 512)
 	b.ReportAllocs()

@@ -109,19 +109,19 @@ func TestFileStepsSeeChanges(t *testing.T) {
 	if first.File != again.File {
 		t.Error("an unchanged file was opened anew")
 	}
-	first.File.Release()
-	again.File.Release()
+	first.File.release()
+	again.File.release()
 
 	m.write("a.txt", "abcdef")
 	if r := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, now.Add(cacheValid/2)); r.Length != 3 {
 		t.Errorf("within cacheValid: length %d, want the cached 3", r.Length)
 	} else {
-		r.File.Release()
+		r.File.release()
 	}
 	if r := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, now.Add(4*cacheValid)); r.Status != 200 || r.Length != 6 {
 		t.Errorf("after replace: %d %d, want 200 6", r.Status, r.Length)
 	} else {
-		r.File.Release()
+		r.File.release()
 	}
 	m.remove("a.txt")
 	if r := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, now.Add(6*cacheValid)); r.Status != 404 {
@@ -188,7 +188,7 @@ func TestSlowDiskDelay(t *testing.T) {
 	site := NewSiteFS(m, SiteOptions{DiskDelay: 20 * time.Millisecond})
 	defer site.Close()
 	r := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, time.Now())
-	defer r.File.Release()
+	defer r.File.release()
 	start := time.Now()
 	buf := make([]byte, 3)
 	for range 3 {

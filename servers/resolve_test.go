@@ -174,7 +174,7 @@ func testResolve(t *testing.T, site *Site, onDisk bool) {
 			t.Errorf("%s: Location %q, want %q", tc.path, resp.Location, tc.loc)
 		}
 		if resp.File != nil {
-			resp.File.Release()
+			resp.File.release()
 		}
 	}
 }
@@ -184,12 +184,12 @@ func TestNotModifiedEchoesLastModified(t *testing.T) {
 	req := Request{Method: GET, Path: []byte("/a.txt")}
 	resp := resolve(site, req, time.Now())
 	req.IfModifiedSince = append([]byte(nil), resp.File.lastModified...)
-	resp.File.Release()
+	resp.File.release()
 	resp = resolve(site, req, time.Now())
 	if resp.Status != 304 {
 		t.Fatalf("echoing Last-Modified: %d, want 304", resp.Status)
 	}
-	resp.File.Release()
+	resp.File.release()
 }
 
 // TestCacheSeesChanges checks the open-file cache: a file replaced on disk is
@@ -201,7 +201,7 @@ func TestCacheSeesChanges(t *testing.T) {
 	get := func(now time.Time) (int, int64) {
 		resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, now)
 		if resp.File != nil {
-			defer resp.File.Release()
+			defer resp.File.release()
 		}
 		return resp.Status, resp.Length
 	}
@@ -226,7 +226,7 @@ func TestAppendHead(t *testing.T) {
 	date := []byte("Thu, 26 Nov 2026 05:00:00 GMT")
 	resp := resolve(site, Request{Method: GET, Path: []byte("/a.txt"), Range: []byte("bytes=2-4"), KeepAlive: true}, time.Now())
 	head := string(AppendHead(nil, &resp, date))
-	resp.File.Release()
+	resp.File.release()
 	for _, want := range []string{
 		"HTTP/1.1 206 Partial Content\r\n", "Server: serverlab\r\n",
 		"Date: Thu, 26 Nov 2026 05:00:00 GMT\r\n", "Content-Type: text/plain; charset=utf-8\r\n",
@@ -239,7 +239,7 @@ func TestAppendHead(t *testing.T) {
 	}
 	ErrorResponse(errMethodNotAllowed, &resp)
 	head = string(AppendHead(nil, &resp, date))
-	if !strings.Contains(head, "Allow: GET, HEAD\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
+	if !strings.Contains(head, "Allow: GET, HEAD, OPTIONS\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
 		!strings.Contains(head, "Content-Length: 19\r\n") || !strings.Contains(head, "Connection: close\r\n") {
 		t.Errorf("405 head wrong:\n%s", head)
 	}

@@ -270,6 +270,11 @@ func (s *Session) begin() {
 	x := s.x
 	x.resp = Response{KeepAlive: x.req.KeepAlive && s.keepAlive, NoBody: x.req.Method == HEAD}
 	x.index = false
+	if x.req.Method == OPTIONS && string(x.req.Path) == "*" {
+		x.resp.options(nil) // the server as a whole: no file to look for
+		s.respond()
+		return
+	}
 	rel, err := cleanPath(x.path, x.req.Path)
 	x.path = rel
 	if err != nil {
@@ -328,7 +333,7 @@ func (s *Session) found(f *File) {
 		s.respond()
 		return
 	}
-	f.Release() // a folder is not sent: its index is
+	f.release() // a folder is not sent: its index is
 	p := x.req.Path
 	switch {
 	case x.index:
@@ -338,6 +343,11 @@ func (s *Session) found(f *File) {
 		// A folder asked for without its slash: its relative links
 		// would resolve one level too high. Send the client to the
 		// name with the slash, query kept, as nginx and net/http do.
+		// Leading slashes fold into one: "//docs/" would name the
+		// host "docs" (RFC 3986 §4.2), an open redirect.
+		for len(p) > 1 && p[1] == '/' {
+			p = p[1:]
+		}
 		x.loc = append(append(x.loc[:0], p...), '/')
 		if x.req.Query != nil {
 			x.loc = append(append(x.loc, '?'), x.req.Query...)
@@ -423,7 +433,7 @@ func (s *Session) finish() {
 	}
 	if s.x != nil {
 		if s.x.resp.File != nil {
-			s.x.resp.File.Release()
+			s.x.resp.File.release()
 		}
 		s.x.resp = Response{}
 	}

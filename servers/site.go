@@ -64,12 +64,12 @@ func NewSiteFS(fsys FS, opt SiteOptions) *Site {
 func (s *Site) DiskDelay() time.Duration { return s.delay }
 
 // Close releases every cached file and, on disk, the root. Files still
-// being sent stay open until their senders Release them.
+// being sent stay open until the responses sending them end.
 func (s *Site) Close() error {
 	s.mu.Lock()
 	for k, f := range s.files {
 		delete(s.files, k)
-		f.Release()
+		f.release()
 	}
 	s.mu.Unlock()
 	if d, ok := s.fs.(*diskFS); ok {
@@ -81,7 +81,8 @@ func (s *Site) Close() error {
 // File is an open file being served, or a folder (whose index is served).
 // It is reference-counted: the cache holds one reference and each response
 // being sent holds another, so a file evicted or replaced mid-send is
-// closed only when its last sender is done.
+// closed only when its last sender is done (the Session releases its
+// reference when the response ends).
 type File struct {
 	h            Handle // nil for a folder
 	fd           int    // the descriptor under h, or -1
@@ -101,9 +102,6 @@ type File struct {
 // the file, which is safe because all of these take an explicit offset and
 // never move the descriptor's own position.
 func (f *File) Fd() int { return f.fd }
-
-// Size is the file's size when it was opened or last validated.
-func (f *File) Size() int64 { return f.size }
 
 // ReadAt reads file data at off, after the site's simulated disk delay. It
 // is the "fetch the file from disk" step of lesson 00's loops, for every
@@ -131,8 +129,8 @@ func sleepThread(d time.Duration) {
 // acquire takes a reference for a sender.
 func (f *File) acquire() { f.refs.Add(1) }
 
-// Release drops a reference; the last one closes the file.
-func (f *File) Release() {
+// release drops a reference; the last one closes the file.
+func (f *File) release() {
 	if f.refs.Add(-1) == 0 && f.h != nil {
 		f.h.Close()
 	}
@@ -203,7 +201,7 @@ func (s *Site) adopt(key string, h Handle, st Stat, err error, now time.Time) Op
 		return OpenResult{file: old}
 	}
 	if old != nil {
-		old.Release() // ours; insert drops the cache's
+		old.release() // ours; insert drops the cache's
 	}
 	f := &File{h: h, fd: -1, dir: h == nil, size: st.Size, modTime: st.ModTime,
 		contentType: contentTypeOf(key), dev: st.Dev, ino: st.Ino, site: s}
@@ -237,10 +235,10 @@ func (s *Site) drop(key string, old *File) {
 	s.mu.Lock()
 	if s.files[key] == old {
 		delete(s.files, key)
-		old.Release()
+		old.release()
 	}
 	s.mu.Unlock()
-	old.Release()
+	old.release()
 }
 
 // insert puts f in the cache, replacing an old entry and evicting an
@@ -251,11 +249,11 @@ func (s *Site) insert(key string, f *File) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.files[key]; old != nil {
-		old.Release()
+		old.release()
 	} else if len(s.files) >= cacheMax {
 		for k, victim := range s.files {
 			delete(s.files, k)
-			victim.Release()
+			victim.release()
 			break
 		}
 	}

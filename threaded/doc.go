@@ -17,36 +17,39 @@
 //     loop, and each goroutine's stack holds the state that the evloop
 //     model keeps in an explicit state machine. Tens of thousands of idle
 //     connections are cheap.
-//   - Real threads are not. The OS-thread variant (cfg.OSThreads, serve
-//     -osthreads) runs the blocking model's own per-connection loop on a
-//     thread per connection, as Apache's worker does: every connection
-//     holds a thread (watch Threads: in /proc/PID/status climb), each with
-//     its own kernel stack and scheduling cost, up to a hard limit. Go's
-//     runtime dies at 10,000 threads, so this variant refuses connections
-//     past cfg.MaxConns, DefaultMaxOSThreads if unset, instead of crashing.
+//   - Real threads are not. The OS-thread variant (Options.OSThreads, serve
+//     -osthreads) runs the same per-connection loop on a thread per
+//     connection, with blocking system calls, as Apache's worker does:
+//     every connection holds a thread (watch Threads: in /proc/PID/status
+//     climb), each with its own kernel stack and scheduling cost, up to a
+//     hard limit. Go's runtime dies at 10,000 threads, so this variant
+//     refuses connections past cfg.MaxConns, DefaultMaxOSThreads if unset,
+//     instead of crashing.
 //
-// The loop, the seed's second server in our words, with the function that
-// does each step:
-//
-//	handle one connection (a goroutine each):    conn.serve
-//	    repeat:
-//	        read the request head                readRequest  conn.Read (parks in the netpoller)
-//	        find and open the file               servers.Session.Next
-//	        send the status line and headers     writeHead    conn.Write
-//	        send the file                        writeBody    sendfile(2) via RawConn, or pread + Write
-//	    while the connection is kept alive
-//	    close the connection                     closeConn
+// The loop, lesson 00's second (docs/lessons/00-three-loops.md), with the
+// function that does each step:
 //
 //	for ever:
-//	    wait for a client to connect             acceptConn   Accept
-//	    start a goroutine to handle it           go c.serve()
+//	    wait for a client to connect             goServer.acceptConn  Accept
+//	    start a flow of control to handle it     go c.Serve(...)
 //
-// The OS-thread variant is the same picture with blocking.Listener.Accept
-// and blocking.Conn.Serve, one locked OS thread per connection.
+//	handle one connection (a goroutine each):    blocking.Conn.Serve, over a netSocket
+//	    read the request head                    Read (parks in the netpoller)
+//	    find and open the file                   servers.OpenStep.Do
+//	    send the status line and headers         Write
+//	    send the file                            SendFile: sendfile(2) via RawConn, or pread + Write
+//	    the next request, or close               Close
+//
+// The per-connection half is not written again here: it is the blocking
+// model's own Conn, which is the point. Only netsocket.go is this model's:
+// how a goroutine's socket waits. The OS-thread variant is the same picture
+// with blocking.Listener.Accept and blocking.Conn.ServeFd, one locked OS
+// thread per connection.
 //
 // Protections: the read and write deadlines of net.Conn carry the header,
-// idle and write timeouts (the serve command gives this model defaults);
-// past cfg.MaxConns a new connection is accepted and closed at once, and
-// counted as refused; running out of descriptors makes the accept loop
-// pause (5 ms doubling to 1 s, as net/http does) instead of spinning.
+// idle and write timeouts that the shared core decides (the serve command
+// gives this model defaults); past cfg.MaxConns a new connection is
+// accepted and closed at once, and counted as refused; running out of
+// descriptors makes the accept loop pause (5 ms doubling to 1 s, as
+// net/http does) instead of spinning.
 package threaded

@@ -8,16 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"serverlab/blocking"
 	"serverlab/servers"
-)
-
-// Accept's pause when the process runs out of descriptors: 5 ms doubling to
-// 1 s, as net/http's Server.Serve does. Retrying at once would spin: the
-// connection that cannot be accepted stays in the backlog, and accept fails
-// again immediately. The waiting clients are served once descriptors free up.
-const (
-	firstPause = 5 * time.Millisecond
-	maxPause   = time.Second
 )
 
 // goServer is the goroutine-per-connection variant.
@@ -74,9 +66,13 @@ func (s *goServer) Serve() error {
 	}
 }
 
-// acceptConn waits for the next connection.
+// acceptConn waits for the next connection. Out of descriptors, it pauses
+// before trying again, as blocking.Listener does: retrying at once would
+// spin, because the connection that cannot be accepted stays in the backlog
+// and accept fails again immediately. The waiting clients are served once
+// descriptors free up.
 func (s *goServer) acceptConn() (*net.TCPConn, error) {
-	var pause time.Duration
+	pause := blocking.AcceptPause()
 	for {
 		nc, err := s.ln.AcceptTCP()
 		if err == nil {
@@ -85,23 +81,11 @@ func (s *goServer) acceptConn() (*net.TCPConn, error) {
 		if !outOfResources(err) {
 			return nil, fmt.Errorf("accept: %w", err)
 		}
-		pause = min(max(2*pause, firstPause), maxPause)
-		if !s.sleep(pause) {
+		select {
+		case <-time.After(pause.Next()):
+		case <-s.stop: // Shutdown cuts the pause short
 			return nil, net.ErrClosed
 		}
-	}
-}
-
-// sleep pauses for d, or less if Shutdown begins; it reports whether the
-// server is still running.
-func (s *goServer) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.stop:
-		return false
 	}
 }
 

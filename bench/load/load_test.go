@@ -201,11 +201,18 @@ func TestLiveKnobs(t *testing.T) {
 	if !l.Paused() || !benchtest.WaitFor(5*time.Second, conns(0)) {
 		t.Fatalf("paused: %v, %d conns", l.Paused(), l.meter.conns.Load())
 	}
-	time.Sleep(120 * time.Millisecond)
-	if iv, ok := l.Latest(); !ok || !iv.Paused || iv.Requests != 0 {
+	// The intervals that begin once every client has gone are marked
+	// paused and hold nothing. Wait for one by its start, not by the
+	// clock: a busy machine can hold the sampler back past any sleep.
+	quiet := time.Now()
+	var iv Interval
+	if !benchtest.WaitFor(5*time.Second, func() bool { iv, _ = l.last(); return iv.Start.After(quiet) }) {
+		t.Fatalf("no interval began within 5s of the pause; the last: %+v", iv)
+	}
+	if !iv.Paused || iv.Requests != 0 {
 		t.Errorf("latest interval while paused: %+v", iv)
 	}
-	l.ResetTotals()
+	l.resetTotals()
 	if s := l.Summary(); s.Requests != 0 {
 		t.Errorf("%d requests after ResetTotals", s.Requests)
 	}
@@ -216,7 +223,9 @@ func TestLiveKnobs(t *testing.T) {
 	if err := l.Set(Mix{Clients: -1}); err == nil {
 		t.Error("Set accepted a negative count")
 	}
-	time.Sleep(150 * time.Millisecond)
+	if !benchtest.WaitFor(5*time.Second, func() bool { return l.Summary().Requests > 0 }) {
+		t.Errorf("no request answered within 5s of Resume")
+	}
 	s := l.Stop()
 	if s.Requests == 0 || s.Errors.Total() != 0 {
 		t.Errorf("after resume: %v", s)
@@ -281,7 +290,7 @@ func TestStallClosedVersusOpen(t *testing.T) {
 
 func TestSendToNeverBlocks(t *testing.T) {
 	ch := make(chan Interval, 1)
-	send := SendTo(ch)
+	send := sendTo(ch)
 	send(Interval{Requests: 1})
 	send(Interval{Requests: 2}) // full: dropped, not waited for
 	if iv := <-ch; iv.Requests != 1 {

@@ -9,7 +9,7 @@ import (
 )
 
 // Target is a server to load: an address, and optionally where to read its
-// own numbers. bench knows nothing of a server's code; this is all it needs.
+// own numbers. A load knows nothing of a server's code; this is all it needs.
 type Target struct {
 	// Name labels the target in reports: "threaded", or the URL.
 	Name string

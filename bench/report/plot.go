@@ -202,13 +202,10 @@ func (r *Report) latencyRange() (lo, hi float64) {
 }
 
 func (r *Report) latencyPlot(t *Result, lo, hi float64) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName())
-	p.Y.Label.Text = "latency (log scale)"
+	p := newPlot(fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName()), "time (s)", "latency (log scale)")
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = decadeTicks{}
 	p.Y.Min, p.Y.Max = lo, hi
-	p.Add(plotter.NewGrid())
 	points := 0
 	for i, pc := range r.percentiles() {
 		xys := r.latencyPoints(t, pc)
@@ -234,11 +231,8 @@ func (r *Report) latencyPlot(t *Result, lo, hi float64) *plot.Plot {
 }
 
 func (r *Report) throughputPlot() *plot.Plot {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("throughput (%s)", r.scenarioName())
-	p.Y.Label.Text = "requests/s"
+	p := newPlot(fmt.Sprintf("throughput (%s)", r.scenarioName()), "time (s)", "requests/s")
 	p.Y.Tick.Marker = countTicks{}
-	p.Add(plotter.NewGrid())
 	top := 0.0
 	if r.OpenLoop && len(r.Targets) > 0 {
 		// The open loop's schedule is the same for every target: the
@@ -282,13 +276,9 @@ func (r *Report) throughputPlot() *plot.Plot {
 // slope is what one more connection costs. The server's own count of open
 // connections is used when it has a stats channel, the client's otherwise.
 func (r *Report) memoryPlot() *plot.Plot {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("server memory against connections (%s)", r.scenarioName())
-	p.X.Label.Text = "connections open"
-	p.Y.Label.Text = "RSS (MiB)"
+	p := newPlot(fmt.Sprintf("server memory against connections (%s)", r.scenarioName()), "connections open", "RSS (MiB)")
 	p.X.Tick.Marker = countTicks{}
 	p.Y.Tick.Marker = countTicks{}
-	p.Add(plotter.NewGrid())
 	maxX, maxY := 0.0, 0.0
 	for i, t := range r.Targets {
 		var xys plotter.XYs
@@ -314,6 +304,17 @@ func (r *Report) memoryPlot() *plot.Plot {
 		say(p, xMax/2, yMax/2, "no memory samples (no server process to read)")
 	}
 	p.X.Min, p.Y.Min, p.X.Max, p.Y.Max = 0, 0, xMax, yMax
+	return p
+}
+
+// newPlot is a figure with its title, its axis labels and a grid; its
+// legend is drawn beside it (see render).
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Add(plotter.NewGrid())
 	return p
 }
 

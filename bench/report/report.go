@@ -468,14 +468,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	writeNotes(&b, notes)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeNotes ends a table with its notes, after a blank line.
+func writeNotes(b *strings.Builder, notes []string) {
 	if len(notes) > 0 {
 		b.WriteString("\n")
 	}
 	for _, n := range notes {
 		b.WriteString(n + "\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // WriteMarkdown writes the comparison as a markdown table, for docs.
@@ -495,12 +500,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, row := range rows {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	if len(notes) > 0 {
-		b.WriteString("\n")
-	}
-	for _, n := range notes {
-		b.WriteString(n + "\n")
-	}
+	writeNotes(&b, notes)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
