@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/serverlab
 
-.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs bench bench-exercises bench-peers tools clean
+.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs traces bench bench-exercises bench-peers tools clean
 
 all: build
 
@@ -47,6 +47,11 @@ fuzz:
 docs:
 	$(GO) run ./docs/annotate -out docs/annotated
 	$(GO) run ./docs/fill
+
+# The traces and the slow-motion screen lesson 00b prints, made again from
+# the running code (the screen needs tmux), and filled into the lesson.
+traces: build
+	BIN=$(BIN) ./scripts/lesson-traces.sh
 
 # Every scenario against the three models, pinned, into docs/results: the
 # data (NAME.json); then the exercises' runs, the machine they ran on, and

@@ -34,6 +34,7 @@ func commands() []command {
 		{"serve", "run one server model on a loopback address", runServe},
 		{"bench", "drive load at servers and compare them (headless)", bench.Main},
 		{"tui", "the live dashboard: the servers side by side", tui.Main},
+		{"trace", "every step one model takes to answer a few requests", runTrace},
 		{"site", "write the built-in demo site into a folder (for nginx and friends)", runSite},
 		{"help", "show this list", func([]string, io.Writer, io.Writer) int { return 0 }},
 	}

@@ -19,6 +19,7 @@ import (
 	"serverlab/internal/model"
 	"serverlab/servers"
 	"serverlab/threaded"
+	"serverlab/trace"
 )
 
 // models maps each model's name (from package model, which a test holds
@@ -45,6 +46,7 @@ type serveFlags struct {
 	threaded          threaded.Options
 	evloop            evloop.Options
 	controlFd         int
+	traceFd           int
 }
 
 func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
@@ -71,6 +73,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
 	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
+	fs.IntVar(&f.traceFd, "trace-fd", -1, "descriptor of a trace channel to a parent process (see serverlab trace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
@@ -146,6 +149,9 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 	defer site.Close()
 
 	f.cfg.Addr, f.cfg.Site, f.cfg.Stats = f.addr, site, servers.NewStats()
+	if f.traceFd >= 0 {
+		f.cfg.Trace = openTrace(f.traceFd, stderr)
+	}
 	srv, err := models[f.model](f)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", f.model, err)
@@ -184,6 +190,9 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s stopped: %w", f.model, err)
 	case reason = <-stop:
 	}
+	if f.cfg.Trace != nil {
+		f.cfg.Trace.Free() // a held loop could not see the shutdown
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	go func() {
@@ -198,4 +207,19 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	return reason
+}
+
+// openTrace starts the trace channel on descriptor fd: the tracer is off
+// until the parent says "start". A broken channel only ends the trace,
+// never the server.
+func openTrace(fd int, stderr io.Writer) *trace.Tracer {
+	tr := trace.New(0)
+	ch := os.NewFile(uintptr(fd), "trace")
+	go func() {
+		defer ch.Close()
+		if err := tr.Serve(ch); err != nil {
+			fmt.Fprintf(stderr, "serverlab serve: %v (tracing stopped)\n", err)
+		}
+	}()
+	return tr
 }

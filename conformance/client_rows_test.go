@@ -118,6 +118,15 @@ func clientRows() []row {
 		one("a bare LF in the chunk framing is 400", chunked("5\nhello\r\n0\r\n\r\n"), status(400), closed),
 		one("a control byte in a chunk extension is 400", chunked("5;a\x01\r\nhello\r\n0\r\n\r\n"), status(400), closed),
 		one("a folded trailer is 400", chunked("0\r\nX-T: a\r\n b\r\n\r\n"), status(400), closed),
+		// RFC 9110 §10.1.1: a client that expects "100 Continue" waits
+		// before it sends its body (curl, a second), so the server must
+		// answer at once; it reads no body, and closes after the answer.
+		one("a chunked body behind Expect: 100-continue is answered at once",
+			chunked("", "Expect: 100-continue"), ok("hello.txt").with("Connection", "close"), closed),
+		one("a Content-Length body behind Expect: 100-continue is answered at once",
+			getReq("/hello.txt", "Content-Length: 1000", "Expect: 100-continue"), ok("hello.txt").with("Connection", "close"), closed),
+		one("a body sent anyway behind Expect: 100-continue is thrown away",
+			chunked("5\r\nhello\r\n0\r\n\r\n", "Expect: 100-continue")+next, ok("hello.txt"), closed),
 		// The transfer codings (RFC 9112 §6.1, §6.3).
 		one("gzip, chunked is 501", getReq("/hello.txt", "Transfer-Encoding: gzip, chunked")+"0\r\n\r\n", status(501), closed),
 		one("gzip and chunked on two lines is 501", getReq("/hello.txt", "Transfer-Encoding: gzip", "Transfer-Encoding: chunked")+"0\r\n\r\n", status(501), closed),

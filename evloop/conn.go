@@ -87,6 +87,7 @@ const (
 // request on a kept-alive one — allocates nothing.
 type conn struct {
 	fd    int
+	id    uint64 // the connection's number in a trace (0 when not tracing)
 	state state
 	sess  *servers.Session // kept with the conn from one connection to the next
 
@@ -170,6 +171,9 @@ func (l *loop) advance(c *conn) {
 		case closing:
 			next = l.lingerClose(c)
 		}
+		if next != c.state {
+			l.traceState(c, c.state, next)
+		}
 		if next == closed {
 			l.closeConn(c)
 			return
@@ -203,12 +207,15 @@ func (l *loop) watch(c *conn, ev events) bool {
 		if c.registered {
 			err = l.poller.del(c.fd)
 			c.registered = false
+			l.traceWatch(c, "DEL", ev, err)
 		}
 	case !c.registered:
 		err = l.poller.add(c.fd, ev)
 		c.registered = err == nil
+		l.traceWatch(c, "ADD", ev, err)
 	case ev != c.watching:
 		err = l.poller.mod(c.fd, ev)
+		l.traceWatch(c, "MOD", ev, err)
 	}
 	c.watching = ev
 	return err == nil
@@ -220,6 +227,7 @@ func (l *loop) watch(c *conn, ev events) bool {
 func (l *loop) readRequest(c *conn) state {
 	for {
 		if c.sess.Next() { // a request is in, or a 408 is due
+			l.traceRequest(c)
 			l.stopTimer(c)
 			return openingFile
 		}
@@ -234,6 +242,7 @@ func (l *loop) readRequest(c *conn) state {
 		// more is waiting, the next epoll_wait says so again.
 		c.canRead = false
 		n, err := unix.Read(c.fd, c.sess.ReadSpace())
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			return l.waitForRequest(c) // a stale report: nothing to read after all
@@ -265,7 +274,9 @@ func (l *loop) openFile(c *conn) state {
 			return l.submitOpen(c, op)
 		}
 		c.sess.Opened(op.Do()) // no workers: the loop opens the file itself
+		l.traceOpen(c, "opened (openat2, fstat)", op)
 	}
+	l.traceAnswer(c) // no file step above: the open-file cache had it
 	if c.out == nil {
 		l.takeOut(c)
 	}
@@ -299,12 +310,14 @@ func (l *loop) startFile(c *conn) state {
 		// No workers: the loop reads the file itself. With a slow disk,
 		// every connection of this loop waits for this line.
 		n, err := o.file.ReadAt(o.buf[:want], o.off)
+		l.traceFile(c, "pread", n, o.off, err)
 		if err != nil || n == 0 {
 			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
 			return closed
 		}
 		o.cs, o.ce = 0, n
 		o.off += int64(n)
+		c.sess.Fetched(time.Now()) // the disk's time, not the client's
 	}
 	if o.headOff < len(o.head) {
 		return writingHead
@@ -322,6 +335,7 @@ func (l *loop) writeHead(c *conn) state {
 	l.iov[0] = o.head[o.headOff:]
 	l.iov[1] = o.buf[o.cs:o.ce]
 	n, err := unix.Writev(c.fd, l.iov[:])
+	l.traceWrite(c, "writev", n, len(l.iov[0])+len(l.iov[1]), err)
 	l.iov = [2][]byte{}
 	if err != nil {
 		return l.writeFailed(c, err)
@@ -360,6 +374,7 @@ func (l *loop) writeBody(c *conn) state {
 		if o.cs < o.ce {
 			want = o.ce - o.cs
 			n, err = unix.Write(c.fd, o.buf[o.cs:o.ce])
+			l.traceWrite(c, "write", n, want, err)
 			if err == nil {
 				o.cs += n
 			}
@@ -369,6 +384,7 @@ func (l *loop) writeBody(c *conn) state {
 			// where the next call, perhaps turns later, must resume.
 			want = int(min(o.end-o.off, int64(c.budget)))
 			n, err = unix.Sendfile(c.fd, o.file.Fd(), &o.off, want)
+			l.traceWrite(c, "sendfile", n, want, err)
 			if err == nil && n == 0 {
 				c.sess.Fail(errFileShrank) // shorter than promised
 				return closed
@@ -429,7 +445,9 @@ func (l *loop) lingerClose(c *conn) state {
 			return closed // nothing unread: a plain close sends a FIN
 		}
 		c.shutWr = true
-		if unix.Shutdown(c.fd, unix.SHUT_WR) != nil {
+		err := unix.Shutdown(c.fd, unix.SHUT_WR)
+		l.traceCall(c, "shutdown(SHUT_WR)", err)
+		if err != nil {
 			return closed
 		}
 		c.canRead = true // the client may have closed already: look now
@@ -437,6 +455,7 @@ func (l *loop) lingerClose(c *conn) state {
 	if c.canRead {
 		c.canRead = false
 		n, err := unix.Read(c.fd, l.discard)
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			// The client has not closed yet.

@@ -106,14 +106,20 @@ func (l *loop) submitRead(c *conn, want int) state {
 // submit queues j. c watches nothing until the job is back: its socket has
 // nothing to say that cannot wait, and a hang-up reported meanwhile would
 // only wake the loop again and again for a connection it cannot act on
-// yet. Its Session gives no deadline either: the disk, not the client, is
-// what c waits for.
+// yet. Nor does it keep a timer: the disk, not the client, is what c waits
+// for, and a client's limit must not run out while a queue of reads ahead
+// of its own is served.
 func (l *loop) submit(c *conn, j diskJob) state {
+	l.traceJob(c, &j, "handed to a disk worker:")
 	c.diskBusy = true
 	l.pending++
 	l.inflight.Add(1)
 	l.srv.disk.jobs <- j
-	return l.wait(c, 0)
+	l.stopTimer(c)
+	if !l.watch(c, 0) {
+		return closed
+	}
+	return c.state
 }
 
 // complete is called by a worker (not the loop's thread) with a finished job.
@@ -165,6 +171,7 @@ func (l *loop) fileReady(j *diskJob) {
 // settle records a finished job's result in its connection.
 func (l *loop) settle(j *diskJob) {
 	c := j.conn
+	l.traceJob(c, j, "back from the disk worker:")
 	c.diskBusy = false
 	l.pending--
 	switch {
@@ -175,5 +182,6 @@ func (l *loop) settle(j *diskJob) {
 	default:
 		c.out.cs, c.out.ce = 0, j.n
 		c.out.off += int64(j.n)
+		c.sess.Fetched(l.now) // the write limit counts from here
 	}
 }

@@ -164,9 +164,12 @@ func TestFileShrinksMidSend(t *testing.T) {
 // 408 and closed, even if the client keeps trickling bytes (slowloris).
 func TestHeaderTimeout(t *testing.T) {
 	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) { c.HeaderTimeout = 300 * time.Millisecond }})
+	// The limit runs from accept, which comes after the client begins to
+	// connect: the clock starts before the dial, or a client descheduled
+	// between its connect and its clock would see the 408 "early".
+	start := time.Now()
 	c := dial(t, ts.Addr())
 	c.(*net.TCPConn).SetNoDelay(true)
-	start := time.Now()
 	stop := make(chan struct{})
 	go func() {
 		// One header byte every 50 ms: always some progress, never an end.
@@ -206,20 +209,24 @@ func TestIdleTimeout(t *testing.T) {
 	c := dial(t, ts.Addr())
 	br := bufio.NewReader(c)
 	// Requests spaced by less than the limit, for longer than the limit.
+	// The idle clock starts when the server sends its last answer, which
+	// is after the client sent its last request: that is the earliest
+	// moment the test can measure from, however the scheduler delays it.
+	var sent time.Time
 	for range 8 {
+		sent = time.Now()
 		io.WriteString(c, request("/hello.txt"))
 		if r, _ := readResponse(t, br, "GET"); r.StatusCode != 200 {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	start := time.Now()
 	n, err := br.Read(make([]byte, 1))
 	if err != io.EOF {
 		t.Fatalf("idle connection: read %d, %v; want EOF", n, err)
 	}
-	if waited := time.Since(start); waited < 150*time.Millisecond {
-		t.Fatalf("closed after %v idle, before the limit", waited)
+	if waited := time.Since(sent); waited < 300*time.Millisecond {
+		t.Fatalf("closed %v after the last request, before the limit", waited)
 	}
 	if s := ts.stats.Snapshot(); s.Timeouts != 1 || s.Requests != 8 {
 		t.Errorf("timeouts %d, requests %d; want 1 and 8", s.Timeouts, s.Requests)
@@ -234,8 +241,8 @@ func TestSilentNewConnection(t *testing.T) {
 	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) {
 		c.HeaderTimeout, c.IdleTimeout = 300*time.Millisecond, time.Hour
 	}})
+	start := time.Now() // before the dial: the limit runs from accept
 	c := dial(t, ts.Addr())
-	start := time.Now()
 	n, err := c.Read(make([]byte, 1))
 	if err != io.EOF {
 		t.Fatalf("silent connection: read %d, %v; want EOF and no answer", n, err)

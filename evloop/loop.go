@@ -9,6 +9,7 @@ import (
 
 	"serverlab/internal/sock"
 	"serverlab/servers"
+	"serverlab/trace"
 )
 
 // loop is one event loop: one thread, one poller, one listening socket, and
@@ -20,9 +21,10 @@ type loop struct {
 	srv    *server
 	cfg    *servers.Config
 	poller poller
-	lfd    int // listening socket, -1 once closed
-	wakeFd int // eventfd: disk completions and Shutdown wake the loop here
-	spare  int // a descriptor held in reserve for EMFILE; see outOfDescriptors
+	tr     *trace.Tracer // nil unless tracing: see trace.go
+	lfd    int           // listening socket, -1 once closed
+	wakeFd int           // eventfd: disk completions and Shutdown wake the loop here
+	spare  int           // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
 	now    time.Time // read once per turn of the loop
 	ready  []event   // what the poller found ready this turn
@@ -64,7 +66,7 @@ const (
 // (and closes, if it fails).
 func newLoop(id int, s *server, lfd int) (*loop, error) {
 	l := &loop{
-		id: id, srv: s, cfg: &s.cfg, lfd: lfd, wakeFd: -1, spare: -1,
+		id: id, srv: s, cfg: &s.cfg, tr: tracer(s, id), lfd: lfd, wakeFd: -1, spare: -1,
 		ready:   make([]event, maxEvents),
 		discard: make([]byte, 16<<10),
 	}
@@ -101,7 +103,9 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 // Shutdown, or on an error from the poller.
 func (l *loop) run() error {
 	for !l.finished() {
+		l.tr.Turn() // in slow motion, the loop waits here for a step
 		n, err := l.poller.wait(l.ready, l.pollTimeout())
+		l.tr.Wait(l.poller.name(), n, err)
 		if err != nil && err != unix.EINTR {
 			// EINTR is only a signal arriving (the Go runtime sends
 			// itself SIGURG to preempt goroutines): wait again.
@@ -160,6 +164,7 @@ func (l *loop) acceptConn() {
 	// new connections must not starve the ones already open.
 	for range acceptBatch {
 		fd, _, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		l.traceAccept(fd, err)
 		switch err {
 		case nil:
 			l.openConn(fd)
@@ -203,6 +208,7 @@ func (l *loop) openConn(fd int) {
 	}
 
 	c := l.newConn(fd)
+	c.id = l.tr.Conn() // its number in a trace
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, nil)
 	}
@@ -374,13 +380,15 @@ func (l *loop) closeConn(c *conn) {
 	}
 	l.removeTimer(c)
 	if c.registered {
-		l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		err := l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		l.traceWatch(c, "DEL", 0, err)
 	}
 	// The Session counts an error if a response was cut short, releases
 	// its file, and counts the connection closed.
 	c.sess.Close()
 	l.putOut(c)
-	unix.Close(c.fd)
+	err := unix.Close(c.fd)
+	l.traceCall(c, "close", err)
 	l.conns[c.fd] = nil
 	l.nconns--
 	l.srv.open.Add(-1)

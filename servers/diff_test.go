@@ -71,6 +71,10 @@ type diffReq struct {
 	end          int // offset just past the request, its body included
 }
 
+// unframed is the end of a request whose body our parser does not read,
+// because the connection ends after its answer (Expect: 100-continue).
+const unframed = -1
+
 // endKind is how a parser left the rest of the input.
 type endKind int
 
@@ -107,6 +111,13 @@ func readOurs(in []byte) verdict {
 			end := off + n + int(p.discard)
 			if end > len(in) {
 				v.end = more
+				return v
+			}
+			if req.bodyUnread {
+				// The connection ends after this answer, with a body
+				// unread: nothing after it is ever parsed.
+				v.reqs = append(v.reqs, diffReq{req.Method.String(), string(req.Path), unframed})
+				v.end = clean
 				return v
 			}
 			v.reqs = append(v.reqs, diffReq{req.Method.String(), string(req.Path), end})
@@ -238,6 +249,12 @@ func compare(in []byte, ours, theirs verdict) string {
 	start := 0
 	for i := range min(len(ours.reqs), len(theirs.reqs)) {
 		o, g := ours.reqs[i], theirs.reqs[i]
+		if o.end == unframed {
+			if o.method != g.method || o.path != g.path {
+				return fmt.Sprintf("request %d: both accept it but disagree: ours %v, theirs %v", i+1, o, g)
+			}
+			return "" // we close after it: where its body ends is moot
+		}
 		if o != g {
 			return fmt.Sprintf("request %d: both accept it but disagree: ours %v, theirs %v", i+1, o, g)
 		}
@@ -289,7 +306,7 @@ func (o outcome) String() string {
 // two agree on (which end at start).
 func outcomeAt(v verdict, start int) outcome {
 	for _, r := range v.reqs {
-		if r.end > start {
+		if r.end > start || r.end == unframed {
 			return outcome{kind: accepted, end: r.end}
 		}
 	}
@@ -402,6 +419,21 @@ var knownDifferences = []knownDifference{
 		applies: func(d *difference) bool {
 			_, whole := chunkedBodyOf(d.rest)
 			return d.ours.kind == waits && d.theirs.kind == refuses && !whole
+		},
+	},
+	{
+		// RFC 9110 §10.1.1: a server MUST answer a request that expects
+		// "100 Continue" at once, or send the 100. We answer at once,
+		// read no body and close after the answer; net/http's reader
+		// reads the body as if nothing were expected.
+		name: "a body behind Expect: 100-continue",
+		applies: func(d *difference) bool {
+			for _, v := range d.field("Expect") {
+				if strings.EqualFold(v, "100-continue") {
+					return d.ours.kind == accepted && d.ours.end == unframed
+				}
+			}
+			return false
 		},
 	},
 	{

@@ -87,6 +87,9 @@ type Request struct {
 	// chunked marks a body in the chunked coding, which the parser reads
 	// (and throws away) before it returns the request.
 	chunked bool
+	// bodyUnread marks a body announced but not read (see parseHead): the
+	// connection ends after the answer, so where the body ends is moot.
+	bodyUnread bool
 }
 
 // Parser turns bytes into requests, one at a time, remembering between calls
@@ -287,6 +290,16 @@ func parseHead(b []byte, req *Request) error {
 	} else if h.keepAlive {
 		req.KeepAlive = true
 	}
+	// RFC 9110 §10.1.1: to a client that waits for "100 Continue" before
+	// it sends its body, a server MUST send that or answer at once. We
+	// answer at once, and read none of the body, which the client may now
+	// never send: the connection closes after the answer, and the lingering
+	// close throws away whatever of the body does come. (§10.1.1 also says
+	// to ignore the expectation in HTTP/1.0.)
+	if h.expectContinue && req.Minor == 1 && (req.chunked || req.ContentLength > 0) {
+		req.chunked, req.ContentLength, req.bodyUnread = false, 0, true
+		req.KeepAlive = false
+	}
 	return nil
 }
 
@@ -423,11 +436,12 @@ func parseMethod(m []byte, req *Request) error {
 
 // headerState remembers what the header lines said across the section.
 type headerState struct {
-	hosts     int
-	close     bool
-	keepAlive bool
-	haveCL    bool
-	te        codings
+	hosts          int
+	close          bool
+	keepAlive      bool
+	haveCL         bool
+	expectContinue bool
+	te             codings
 }
 
 // codings sums up the Transfer-Encoding list, over every line of it
@@ -474,6 +488,8 @@ func (h *headerState) field(line []byte, req *Request) error {
 		return h.contentLength(value, req)
 	case equalFold(name, "transfer-encoding"):
 		h.te.add(value)
+	case equalFold(name, "expect"):
+		h.expectContinue = equalFold(value, "100-continue")
 	case equalFold(name, "if-modified-since"):
 		req.IfModifiedSince = value
 	case equalFold(name, "range"):

@@ -119,6 +119,10 @@ var parseCases = []parseCase{
 	{"chunked, empty list elements", withTE("HTTP/1.1", "Transfer-Encoding: ,chunked,"), 0, GET, "/", true, 0},
 	{"chunked, a body of exactly the limit", chunkedReq(bodyOf(MaxChunkedBody)), 0, GET, "/c", true, 0},
 	{"chunked and Connection: close", chunkedReq("0\r\n\r\n", "Connection: close"), 0, GET, "/c", false, 0},
+	{"chunked with Expect: 100-continue is not read", chunkedReq("", "Expect: 100-continue"), 0, GET, "/c", false, 0},
+	{"a length with Expect: 100-continue is not read", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-Continue\r\n\r\n", 0, GET, "/", false, 0},
+	{"Expect: 100-continue without a body", "GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n", 0, GET, "/", true, 0},
+	{"Expect: 100-continue in HTTP/1.0 is ignored", "GET / HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 0, GET, "/", false, 5},
 	{"chunked OPTIONS", "OPTIONS * HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0, OPTIONS, "*", true, 0},
 
 	{"chunked body over the limit", chunkedReq(bodyOf(MaxChunkedBody + 1)), 413, 0, "", false, 0},

@@ -122,6 +122,7 @@ func testResolve(t *testing.T, site *Site, onDisk bool) {
 		{path: "/a.txt", status: 200, n: 10, ctype: "text/plain; charset=utf-8"},
 		{path: "/", status: 200, n: 13, ctype: "text/html; charset=utf-8"},
 		{path: "/sub", status: 301, loc: "/sub/"},
+		{path: "//sub", status: 301, loc: "/sub/"}, // not "//sub/", the host "sub"
 		{path: "/sub", rng: "?a=1&b", status: 301, loc: "/sub/?a=1&b"},
 		{path: "/sub/", status: 200, n: 3, ctype: "text/html; charset=utf-8"},
 		{path: "/sub/./", status: 200, n: 3},

@@ -57,7 +57,7 @@ type Session struct {
 	fresh      bool // nothing answered yet: the first head's clock began at accept
 
 	// How the last answer ended, for Linger.
-	abandoned bool // the answer was a refusal: the rest of the stream is unread
+	abandoned bool // the parser gave up on the stream: the rest of it is unread
 	broken    bool // the connection failed or timed out: nothing to protect
 	inFlight  bool // a request is counted in Stats as under way
 	discarded int  // bytes thrown away while lingering
@@ -256,9 +256,12 @@ func (s *Session) Next() bool {
 	return false
 }
 
-// refuse answers with an error status; the connection closes after it.
+// refuse answers a request the parser could not read to its end with an
+// error status; the connection closes after it, with the rest of what the
+// client sent unread.
 func (s *Session) refuse(e *Error) {
 	s.countRequest()
+	s.abandoned = true
 	ErrorResponse(e, &s.x.resp)
 	s.respond()
 }
@@ -374,7 +377,6 @@ func (s *Session) respond() {
 		x.date = s.now.UTC().AppendFormat(x.date[:0], TimeFormat)
 	}
 	x.head = AppendHead(x.head[:0], &x.resp, x.date)
-	s.abandoned = x.resp.Err != nil
 	s.phase = sending
 	s.since = s.now // the write limit counts from here
 	s.stats.answered(x.resp.Status)
@@ -407,6 +409,16 @@ func (s *Session) Body() (f *File, off, n int64) {
 func (s *Session) Wrote(n int, now time.Time) {
 	s.stats.sent(int64(n))
 	s.since, s.now = now, now
+}
+
+// Fetched records that the model has the next part of the body in hand, at
+// now, after reading it from the file itself (File.ReadAt, at once or on a
+// worker). The time that took was the disk's, not the client's: the write
+// limit counts from here.
+func (s *Session) Fetched(now time.Time) {
+	if s.phase == sending {
+		s.since, s.now = now, now
+	}
 }
 
 // Sent ends the response in progress, all of it sent at now, and reports
@@ -471,7 +483,8 @@ func isTimeout(err error) bool {
 //     On a new connection it begins at accept, so that a client that
 //     connects and says nothing is a slow request, not an idle keep-alive
 //     connection;
-//   - a response must make progress every WriteTimeout;
+//   - a response must make progress every WriteTimeout, counted while
+//     the client is awaited (see Fetched), not the disk;
 //   - a lingering close lasts lingerTimeout at most;
 //   - while a file step is out, the disk, not the client, is awaited.
 //

@@ -257,6 +257,8 @@ func TestSessionDeadlines(t *testing.T) {
 	want("response begun", begun.Add(testLimits.WriteTimeout))
 	s.Wrote(100, c.add(20*time.Second))
 	want("after progress", c.now().Add(testLimits.WriteTimeout))
+	s.Fetched(c.add(25 * time.Second)) // a slow disk: its time is not the client's
+	want("after a file read", c.now().Add(testLimits.WriteTimeout))
 	sent := c.add(time.Second)
 	if !s.Sent(sent) {
 		t.Fatal("keep-alive response closed the connection")
@@ -358,6 +360,8 @@ func TestSessionLinger(t *testing.T) {
 		{"client closes, more pipelined", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /", true, false, true},
 		{"client closes, body unread", "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 99\r\n\r\nab", true, false, true},
 		{"refused", "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", true, false, true},
+		{"a 404, client closes, all read", "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", true, false, false},
+		{"a bad path, all read", "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", true, false, false},
 		{"server closes a kept connection, all read", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false, false, false},
 		{"server closes a kept connection, more in the kernel", "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false, true, true},
 	} {

@@ -74,7 +74,9 @@ func (s *goServer) Serve() error {
 func (s *goServer) acceptConn() (*net.TCPConn, error) {
 	pause := blocking.AcceptPause()
 	for {
+		began := s.cfg.Trace.Begin()
 		nc, err := s.ln.AcceptTCP()
+		s.traceAccept(nc, err, began)
 		if err == nil {
 			return nc, nil
 		}

@@ -54,7 +54,9 @@ func (s *osServer) Serve() error {
 	}
 	defer s.conns.served()
 	for {
+		began := s.cfg.Trace.Begin()
 		fd, err := s.ln.Accept()
+		s.cfg.Trace.Accepted("accept4", fd, err, began)
 		if errors.Is(err, blocking.ErrListenerStopped) {
 			return nil
 		}

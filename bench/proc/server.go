@@ -45,6 +45,10 @@ type Spec struct {
 	StartTimeout time.Duration
 	// Stderr, if set, gets a copy of the server's standard error.
 	Stderr io.Writer
+	// ExtraFiles are more descriptors for the child, after its control
+	// channel: ExtraFiles[i] is descriptor 4+i there (a trace channel,
+	// say, with "-trace-fd", "4" in Args).
+	ExtraFiles []*os.File
 }
 
 // Server is a running server process: one of the models started by
@@ -104,7 +108,7 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 	defer theirs.Close() // the child has its own copy once started
 
 	cmd := exec.Command(bin, args...)
-	cmd.ExtraFiles = []*os.File{theirs} // becomes control.ChildFD in the child
+	cmd.ExtraFiles = append([]*os.File{theirs}, spec.ExtraFiles...) // theirs becomes control.ChildFD in the child
 	s := &Server{name: spec.Model, cmd: cmd, ctrl: ctrl}
 	if err := s.start(ctx, spec.CPUs, spec.Stderr, spec.StartTimeout, nil); err != nil {
 		ctrl.Close()

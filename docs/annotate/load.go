@@ -229,7 +229,7 @@ const lessonsURL = "../lessons/"
 // loadLessons reads the title of each lesson in root/docs/lessons, in
 // file-name order, which is reading order. No lessons folder gives none.
 func loadLessons(root string) ([]lesson, error) {
-	files, err := filepath.Glob(filepath.Join(root, "docs", "lessons", "[0-9][0-9]-*.md"))
+	files, err := filepath.Glob(filepath.Join(root, "docs", "lessons", "[0-9][0-9]*-*.md"))
 	if err != nil {
 		return nil, err
 	}

@@ -37,14 +37,15 @@ func sizeCell(n int64) string {
 // Lessons maps each scenario to its lesson's file name, from the names
 // in lessonsDir: 02-crowd.md teaches crowd.
 func Lessons(lessonsDir string) (map[string]string, error) {
-	files, err := filepath.Glob(filepath.Join(lessonsDir, "[0-9][0-9]-*.md"))
+	files, err := filepath.Glob(filepath.Join(lessonsDir, "[0-9][0-9]*-*.md"))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for _, f := range files {
 		base := filepath.Base(f)
-		out[strings.TrimSuffix(base[3:], ".md")] = base
+		_, name, _ := strings.Cut(strings.TrimSuffix(base, ".md"), "-")
+		out[name] = base
 	}
 	return out, nil
 }
