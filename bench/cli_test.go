@@ -131,7 +131,7 @@ func TestMainLikeWrk(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 	fields := strings.Fields(lines[3])
-	if fields[1] == "0" || fields[7] != "0" || fields[len(fields)-1] != "50" {
+	if fields[1] == "0" || fields[7] != "0" || fields[len(fields)-2] != "50" {
 		t.Errorf("row %q: want requests/s > 0, no errors, 50 connections", lines[3])
 	}
 	// 50 clients, and the one connection that checked the server was up.

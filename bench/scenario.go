@@ -216,7 +216,7 @@ var scenarios = []Scenario{
 		Name:  "slow-reader",
 		Title: "a slow reader beside 20 clients",
 		About: "Twenty ordinary clients, each opening a connection per request, and after two seconds one client that downloads a 16 MiB file at 4 MiB/s through a small receive window, over and over. " +
-			"The server's writes to the slow reader fill the socket buffers (on loopback the kernel lets a send buffer grow to about 4 MiB, which is why the file must be bigger than that) and then must wait. " +
+			"The server's writes to the slow reader fill the socket buffers (Linux grows a TCP send buffer by itself up to the last number of net.ipv4.tcp_wmem, 4 MiB by default, which is why the file must be bigger than that) and then must wait. " +
 			"The blocking server waits inside sendfile(2) and serves nobody else until the reader has nearly the whole file, about three seconds each time; " +
 			"the threaded server parks the reader's goroutine, and the event loop simply stops writing to that socket until epoll says it can take more.",
 		Watch: "The blocking server stalls for seconds whenever it serves the slow reader; the other two keep serving everyone else.",

@@ -87,6 +87,10 @@ type Mix struct {
 	IdlePath string
 }
 
+// Defaulted is m with every default filled in, as the load runs it: what
+// the lessons quote when they say "a byte every 10 ms".
+func (m Mix) Defaulted() Mix { return m.withDefaults(Target{}) }
+
 // withDefaults fills in the zero fields that have a default.
 func (m Mix) withDefaults(t Target) Mix {
 	if m.Path == "" {
