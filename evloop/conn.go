@@ -36,8 +36,9 @@ const (
 	// writingBody: sending the rest of the body, with sendfile(2) or from
 	// the chunk fetched.
 	writingBody
-	// closing: the last response is sent and our side is shut; waiting,
-	// briefly, for the client to close its side too.
+	// closing: the last response is sent; if request bytes may still be
+	// unread, our side is shut and we wait, briefly, for the client to
+	// close its side too (a lingering close).
 	closing
 	// closed is not a state a connection rests in: a step returns it to
 	// say "this connection is over", and advance closes it.
@@ -138,8 +139,8 @@ type outgoing struct {
 }
 
 // advance runs c's state machine as far as it can go without waiting: it is
-// called when c's socket is ready, when a disk read for c is back, and when
-// c's timer fires. Every transition of the machine is here:
+// called when c's socket is ready, when a disk worker's open or read for c
+// is back, and when c's timer fires. Every transition of the machine is here:
 //
 //	state           step            next
 //	readingRequest  readRequest     openingFile (a whole request is in)

@@ -144,7 +144,7 @@ func testFileChange(t *testing.T, m model, noSendfile bool, fc fileChange, old [
 				m.name, got.Len()-diff, diff, 1<<20)
 		}
 		eventually(t, "the cut-short response to be counted", func() bool {
-			s := ts.stats.Snapshot()
+			s := ts.snap()
 			return s.Errors == 1 && s.Open == 0
 		})
 	}

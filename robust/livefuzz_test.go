@@ -88,7 +88,7 @@ func TestLiveFuzz(t *testing.T) {
 				ts.get(t, "/hello.txt")
 			}
 			ts.settled(t)
-			s := ts.stats.Snapshot()
+			s := ts.snap()
 			t.Logf("%s: %d inputs: %d answers (2xx %d, 3xx %d, 4xx %d, 5xx %d), %d connections, %d bytes sent, %d errors, %d timeouts",
 				m.name, fuzzInputs, s.Requests, s.Status2xx, s.Status3xx, s.Status4xx, s.Status5xx, s.Accepted, s.BytesSent, s.Errors, s.Timeouts)
 		})
