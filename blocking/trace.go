@@ -14,8 +14,8 @@ import (
 // reports every call it makes — what it returned and how long it blocked —
 // and, in slow motion, waits before each one for the teacher's step. The
 // loop in conn.go does not change; with no tracer, nothing is wrapped and
-// the hooks below cost one nil check. The threaded model, which runs this
-// same loop over net.Conn, is traced the same way.
+// the hooks below are calls that return on a nil check. The threaded model,
+// which runs this same loop over net.Conn, is traced the same way.
 
 // traced gives s and its connection a trace, if the server has a tracer.
 func (c *Conn) traced(s Socket) Socket {

@@ -3,13 +3,13 @@
 # running code: the same requests traced in each model beside lesson 00's
 # pseudocode, and the dashboard holding the event loop in slow motion.
 # Each goes into docs/lessons/screens/watch-*.txt, and the lesson's copy of
-# it (the ```text block after its "screen:" marker) is refilled.
+# it (the ```text block after its "screen:" marker) is refilled by the
+# docs' own filler, as make docs does.
 # Usage: scripts/lesson-traces.sh        (make traces)
 set -euo pipefail
 bin=${BIN:-bin/serverlab}
 go build -o "$bin" .
 dir=docs/lessons/screens
-lesson=docs/lessons/00b-watch-the-loop.md
 
 # The lesson's requests: two pipelined on one keep-alive connection, and a
 # slow client, connected first, that sends its request four bytes at a time.
@@ -55,9 +55,6 @@ if command -v tmux > /dev/null; then
 	echo "wrote $dir/watch-slow-motion.txt"
 fi
 
-# Refill the lesson's copies: each marker's block takes its file's text.
-perl -0pi -e '
-	sub slurp { local $/; open(my $f, "<", $_[0]) or die "$_[0]: $!"; my $s = <$f>; $s .= "\n" unless $s =~ /\n\z/; $s }
-	s{(<!-- screen: [a-z0-9-]+ \(filled from screens/([a-z0-9-]+\.txt)\) -->\n```text\n).*?```\n}{$1 . slurp("'"$dir"'/$2") . "```\n"}ges
-' "$lesson"
-echo "filled $lesson"
+# Refill the lesson's copies (and every other page's quoted figures and
+# screens): each "screen:" marker's block takes its file's text.
+go run ./docs/fill

@@ -5,12 +5,15 @@
 # before the hooks), side by side in interleaved rounds: each server pinned
 # to CPU 0, wrk -t1 -c50 on CPU 1 fetching /1k.bin. CPU time is utime+stime
 # from /proc/PID/stat over the requests wrk counted.
-# Usage: scripts/tracecost.sh [rounds] [seconds] [old binary] [model]
+# Usage: scripts/tracecost.sh [rounds] [seconds] [old binary] [model] [new binary]
+# (the new binary defaults to one built from this tree).
 # Wrap it in `flock /tmp/serverlab-bench.lock` on a shared machine.
 set -euo pipefail
-rounds=${1:-5}; secs=${2:-5}; old=${3:-/work/baseline/serverlab}; model=${4:-evloop}
-new=bin/serverlab
-go build -o $new .
+rounds=${1:-5}; secs=${2:-5}; old=${3:-/work/baseline/serverlab}; model=${4:-evloop}; new=${5:-}
+if [ -z "$new" ]; then
+	new=bin/serverlab
+	go build -o $new .
+fi
 tick=$(getconf CLK_TCK)
 
 # measure BIN: start it, load it, print "req/s µs-CPU-per-request".

@@ -32,7 +32,7 @@ type Config struct {
 	Site  *Site
 	Stats *Stats
 	// Trace, if not nil, is told every step the model takes (serve
-	// -trace-fd): nil costs each of the model's hooks one nil check.
+	// -trace-fd): nil makes each of the model's hooks return at once.
 	Trace *trace.Tracer
 	Limits
 

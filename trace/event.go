@@ -144,7 +144,9 @@ func (e Event) What() string {
 		if e.Call == "complete" {
 			s += " → " + e.result()
 		}
-		return s + fmt.Sprintf(" (user data %d)", e.Data)
+		// Hexadecimal: user data is usually packed fields (a kind, a
+		// slot), which read best in hex.
+		return s + fmt.Sprintf(" (user data %#x)", e.Data)
 	case On:
 		return "tracing on"
 	case Hold:
