@@ -57,6 +57,7 @@ var pseudocode = map[string][]codeLine{
 		{"            fetchingFile:   fetch the file", []string{"(*loop).startFile", "fetchingFile"}},
 		{"            writingHead:    write the head", []string{"(*loop).writeHead", "writingHead"}},
 		{"            writingBody:    write the body", []string{"(*loop).writeBody", "(*loop).finishResponse", "writingBody"}},
+		{"            writingHeld:    write answers held", []string{"(*loop).writeHeld", "(*loop).hold", "writingHeld"}},
 		{"            closing:        close", []string{"(*loop).lingerClose", "(*loop).closeConn", "closing", "closed"}},
 		{"            (waiting: tell epoll what for)", []string{"(*loop).watch", "(*loop).wait"}},
 		{"    expire the deadlines that are due", []string{"(*loop).expire", "(*loop).expireTimers"}},

@@ -36,6 +36,9 @@ const (
 	// writingBody: sending the rest of the body, with sendfile(2) or from
 	// the chunk fetched.
 	writingBody
+	// writingHeld: sending the answers held back to go out together, in
+	// one write, for a batch of pipelined requests (see hold).
+	writingHeld
 	// closing: the last response is sent; if request bytes may still be
 	// unread, our side is shut and we wait, briefly, for the client to
 	// close its side too (a lingering close).
@@ -57,6 +60,8 @@ func (s state) String() string {
 		return "writingHead"
 	case writingBody:
 		return "writingBody"
+	case writingHeld:
+		return "writingHeld"
 	case closing:
 		return "closing"
 	case closed:
@@ -110,6 +115,11 @@ type conn struct {
 	// response, when the client is still waiting for it.
 	canRead bool
 
+	// held is answers gathered for one write, of which heldOff bytes are
+	// sent (see hold): a buffer from the loop's pool, nil when none.
+	held    []byte
+	heldOff int
+
 	budget   int  // bytes left to send this turn (see advance)
 	diskBusy bool // a disk worker is opening or reading for c
 	doomed   bool // closed while diskBusy: close when the worker is back
@@ -143,12 +153,16 @@ type outgoing struct {
 // is back, and when c's timer fires. Every transition of the machine is here:
 //
 //	state           step            next
-//	readingRequest  readRequest     openingFile (a whole request is in)
-//	openingFile     openFile        fetchingFile (the file is open)
+//	readingRequest  readRequest     openingFile (a whole request is in),
+//	                                writingHeld (answers held, none to read)
+//	openingFile     openFile        fetchingFile (the file is open),
+//	                                writingHead (its body is in memory),
+//	                                readingRequest (the answer is held)
 //	fetchingFile    startFile       writingHead, or writingBody (next chunk)
 //	writingHead     writeHead       writingBody
 //	writingBody     writeBody       fetchingFile (next chunk),
 //	                                readingRequest (keep-alive), closing
+//	writingHeld     writeHeld       readingRequest, closing (draining)
 //	closing         lingerClose     closed
 //
 // Any step may instead return closed (the client reset, a write failed, the
@@ -170,6 +184,8 @@ func (l *loop) advance(c *conn) {
 			next = l.writeHead(c)
 		case writingBody:
 			next = l.writeBody(c)
+		case writingHeld:
+			next = l.writeHeld(c)
 		case closing:
 			next = l.lingerClose(c)
 		}
@@ -234,6 +250,9 @@ func (l *loop) readRequest(c *conn) state {
 			return openingFile
 		}
 		if !c.canRead {
+			if len(c.held) > 0 {
+				return writingHeld // the batch is complete: send it
+			}
 			// Nothing more to read for now. An idle connection gives
 			// its input buffer back while it waits (one with part of
 			// a request keeps it).
@@ -247,7 +266,11 @@ func (l *loop) readRequest(c *conn) state {
 		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
-			return l.waitForRequest(c) // a stale report: nothing to read after all
+			// A stale report: nothing to read after all.
+			if len(c.held) > 0 {
+				return writingHeld
+			}
+			return l.waitForRequest(c)
 		case err != nil:
 			c.sess.Fail(err) // a reset: the client is gone
 			return closed
@@ -291,6 +314,11 @@ func (l *loop) openFile(c *conn) state {
 		// The small-file cache holds the body: nothing to fetch, and
 		// head and body leave together in one writev.
 		o.ready, o.off = f.Data()[off:o.end], o.end
+	}
+	if o.off == o.end { // all of the answer is in memory
+		if l.canHold(c) {
+			return l.hold(c)
+		}
 		return writingHead
 	}
 	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
@@ -340,24 +368,119 @@ func (l *loop) writeHead(c *conn) state {
 		return l.wait(c, writable)
 	}
 	o := c.out
-	l.iov[0] = o.head[o.headOff:]
-	l.iov[1] = o.ready
+	// The answers held for this batch of pipelined requests go first,
+	// in the same system call.
+	l.iov[0] = c.held[c.heldOff:]
+	l.iov[1] = o.head[o.headOff:]
+	l.iov[2] = o.ready
+	want := len(l.iov[0]) + len(l.iov[1]) + len(l.iov[2])
 	n, err := unix.Writev(c.fd, l.iov[:])
-	l.traceWrite(c, "writev", n, len(l.iov[0])+len(l.iov[1]), err)
-	l.iov = [2][]byte{}
+	l.traceWrite(c, "writev", n, want, err)
+	l.iov = [3][]byte{}
 	if err != nil {
 		return l.writeFailed(c, err)
 	}
 	l.sent(c, n)
+	if len(c.held) > 0 {
+		m := min(n, len(c.held)-c.heldOff)
+		c.heldOff += m
+		n -= m
+		if c.heldOff == len(c.held) {
+			l.releaseHeld(c)
+		}
+	}
 	h := min(n, len(o.head)-o.headOff)
 	o.headOff += h
 	o.ready = o.ready[n-h:]
-	if o.headOff < len(o.head) {
+	if len(c.held) > 0 || o.headOff < len(o.head) {
 		// A short write means the socket's send buffer is full:
 		// writing again now would only return EAGAIN.
 		return l.wait(c, writable)
 	}
 	return writingBody
+}
+
+// Pipelining. A client may send several requests without waiting for the
+// answers (a batch arrives in one read). Answered one by one, each answer
+// would cost a write(2) of its own; an answer that is all in memory — a
+// head, and a body from the small-file cache or none — is instead copied
+// into c.held, and the connection goes on to the next request. The batch
+// leaves in ONE system call: with the last answer's own writev (writeHead),
+// or by itself (writeHeld) when the last request needs the disk or has not
+// fully arrived. Meanwhile the Session is told (Hold) that answers it
+// counts as sent are still on their way, so the write limit applies.
+
+// heldMax bounds the answers one connection holds back: what is gathered
+// beyond it waits for the next write.
+const heldMax = 64 << 10
+
+// canHold reports whether the answer just decided for c, all in memory, may
+// wait for the answers behind it: it keeps the connection open, another
+// request (or part of one) is already buffered behind it, and it fits.
+func (l *loop) canHold(c *conn) bool {
+	o := c.out
+	return !l.draining && c.sess.Response().KeepAlive && c.sess.Buffered() > 0 &&
+		len(c.held)+len(o.head)+len(o.ready) <= heldMax
+}
+
+// hold copies c's answer into c.held and ends it, so that the connection
+// can take its next request.
+func (l *loop) hold(c *conn) state {
+	if c.held == nil {
+		c.held = l.getHeld()
+	}
+	o := c.out
+	c.held = append(append(c.held, o.head...), o.ready...)
+	c.sess.Sent(l.now)
+	c.sess.Hold(true)
+	l.putOut(c)
+	return readingRequest
+}
+
+// writeHeld is the writingHeld step: send the answers held, alone.
+func (l *loop) writeHeld(c *conn) state {
+	if c.budget <= 0 {
+		return l.wait(c, writable)
+	}
+	want := len(c.held) - c.heldOff
+	n, err := unix.Write(c.fd, c.held[c.heldOff:])
+	l.traceWrite(c, "write", n, want, err)
+	if err != nil {
+		return l.writeFailed(c, err)
+	}
+	l.sent(c, n)
+	c.heldOff += n
+	if n < want {
+		return l.wait(c, writable)
+	}
+	l.releaseHeld(c)
+	if l.draining {
+		return closing
+	}
+	return readingRequest
+}
+
+// getHeld takes a buffer for held answers from the loop's pool.
+func (l *loop) getHeld() []byte {
+	if n := len(l.heldBufs); n > 0 {
+		b := l.heldBufs[n-1]
+		l.heldBufs = l.heldBufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, heldMax)
+}
+
+// releaseHeld gives c's held buffer back once all of it is written (or
+// the connection closes), and tells the Session nothing is held any more.
+func (l *loop) releaseHeld(c *conn) {
+	if c.held == nil {
+		return
+	}
+	if len(l.heldBufs) < maxSpareChunks {
+		l.heldBufs = append(l.heldBufs, c.held[:0])
+	}
+	c.held, c.heldOff = nil, 0
+	c.sess.Hold(false)
 }
 
 // writeBody is the writingBody step: send what is in the chunk, or the

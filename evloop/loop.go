@@ -38,7 +38,8 @@ type loop struct {
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
 	timers   timerHeap
-	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	iov      [3][]byte // writev's argument, kept here so it is not allocated
+	heldBufs [][]byte  // spare buffers for held answers (see hold)
 	discard  []byte    // where the closing state throws away what it reads
 	wakeBuf  [8]byte
 
@@ -408,6 +409,7 @@ func (l *loop) closeConn(c *conn) {
 	// its file, and counts the connection closed.
 	c.sess.Close()
 	l.putOut(c)
+	l.releaseHeld(c) // answers still held are lost with the connection
 	err := unix.Close(c.fd)
 	l.traceCall(c, "close", err)
 	l.conns[c.fd] = nil

@@ -96,7 +96,7 @@ func TestPollManyIdle(t *testing.T) {
 
 // Every named state has its name: the dashboard and the lessons print them.
 func TestStateNames(t *testing.T) {
-	want := []string{"readingRequest", "openingFile", "fetchingFile", "writingHead", "writingBody", "closing", "closed"}
+	want := []string{"readingRequest", "openingFile", "fetchingFile", "writingHead", "writingBody", "writingHeld", "closing", "closed"}
 	for s, name := range want {
 		if got := state(s).String(); got != name {
 			t.Errorf("state %d is %q, want %q", s, got, name)

@@ -60,6 +60,7 @@ type Session struct {
 	abandoned bool // the parser gave up on the stream: the rest of it is unread
 	broken    bool // the connection failed or timed out: nothing to protect
 	inFlight  bool // a request is counted in Stats as under way
+	holding   bool // the model holds answers Sent but not yet written (Hold)
 	discarded int  // bytes thrown away while lingering
 
 	parser Parser
@@ -126,7 +127,7 @@ func (s *Session) Start(now time.Time) {
 	s.phase = reading
 	s.since, s.now = now, now
 	s.fresh = true
-	s.abandoned, s.broken = false, false
+	s.abandoned, s.broken, s.holding = false, false, false
 	s.stats.connAccepted()
 }
 
@@ -493,6 +494,9 @@ func isTimeout(err error) bool {
 func (s *Session) Deadline() time.Time {
 	switch s.phase {
 	case reading:
+		if s.holding {
+			return s.writeDeadline() // answers are still on their way out
+		}
 		idle := s.Buffered() == 0
 		var d time.Time
 		if idle && s.lim.IdleTimeout > 0 {
@@ -505,14 +509,28 @@ func (s *Session) Deadline() time.Time {
 		}
 		return d
 	case sending:
-		if s.lim.WriteTimeout > 0 {
-			return s.since.Add(s.lim.WriteTimeout)
-		}
+		return s.writeDeadline()
 	case lingering:
 		return s.since.Add(lingerTimeout)
 	}
 	return time.Time{}
 }
+
+// writeDeadline is the write limit: WriteTimeout from the last progress.
+func (s *Session) writeDeadline() time.Time {
+	if s.lim.WriteTimeout > 0 {
+		return s.since.Add(s.lim.WriteTimeout)
+	}
+	return time.Time{}
+}
+
+// Hold tells the session whether the model holds answers it has ended with
+// Sent but not yet written. An event loop that gathers the answers to
+// pipelined requests, to write them all with one system call, holds each
+// until that write; meanwhile the connection waits as one sending does:
+// Deadline is the write limit from the last progress (Wrote), and Expire
+// ends it as a stalled write.
+func (s *Session) Hold(held bool) { s.holding = held }
 
 // Expire tells the session that its Deadline passed, at now, and reports
 // whether there is an answer to send for it. A client that began a request
@@ -526,6 +544,10 @@ func (s *Session) Expire(now time.Time) bool {
 	switch s.phase {
 	case reading:
 		s.stats.timeout()
+		if s.holding {
+			s.Fail(nil) // a stalled write of answers held
+			return false
+		}
 		if s.Buffered() > 0 {
 			s.refuse(errRequestTimeout)
 			s.phase = answering
