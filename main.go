@@ -1,8 +1,9 @@
-// Command serverlab compares three ways to build a server — blocking,
-// goroutine-per-connection and an epoll event loop — by running them, loading
-// them and drawing what happens.
+// Command serverlab compares ways to build a server — blocking,
+// goroutine-per-connection, an epoll event loop, and the others package
+// internal/model names — by running them, loading them and drawing what
+// happens.
 //
-//	serverlab serve -model blocking|threaded|evloop [-addr 127.0.0.1:8080] [-root DIR]
+//	serverlab serve -model evloop [-addr 127.0.0.1:8080] [-root DIR]
 //	serverlab bench -targets blocking,threaded,evloop -scenario crowd
 //	serverlab tui
 //
@@ -13,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"serverlab/bench"
 	"serverlab/demosite"
+	"serverlab/internal/model"
 	"serverlab/tui"
 )
 
@@ -30,7 +33,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run one server model on a loopback address", runServe},
 		{"bench", "drive load at servers and compare them (headless)", bench.Main},
-		{"tui", "the live dashboard: three servers side by side", tui.Main},
+		{"tui", "the live dashboard: the servers side by side", tui.Main},
+		{"trace", "every step one model takes to answer a few requests", runTrace},
 		{"site", "write the built-in demo site into a folder (for nginx and friends)", runSite},
 		{"help", "show this list", func([]string, io.Writer, io.Writer) int { return 0 }},
 	}
@@ -62,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "serverlab: compare blocking, threaded and event-loop servers")
+	fmt.Fprintf(w, "serverlab: compare server models (%s)\n", strings.Join(model.Names(), ", "))
 	fmt.Fprintln(w, "\nusage: serverlab COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)

@@ -19,6 +19,7 @@ import (
 	"serverlab/internal/model"
 	"serverlab/servers"
 	"serverlab/threaded"
+	"serverlab/trace"
 )
 
 // models maps each model's name (from package model, which a test holds
@@ -40,11 +41,13 @@ const shutdownGrace = 5 * time.Second
 type serveFlags struct {
 	model, addr, root string
 	diskDelay         time.Duration
+	noCache           bool
 	cfg               servers.Config
 	blocking          blocking.Options
 	threaded          threaded.Options
 	evloop            evloop.Options
 	controlFd         int
+	traceFd           int
 }
 
 func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
@@ -70,7 +73,9 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.evloop.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
 	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
+	cache := fs.Bool("cache", true, "keep small files (up to 64 KiB) in memory, checked once a second (off with -disk-delay)")
 	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
+	fs.IntVar(&f.traceFd, "trace-fd", -1, "descriptor of a trace channel to a parent process (see serverlab trace)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: serverlab serve [flags]")
@@ -92,6 +97,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 		return nil, errors.New("-loops must be at least 1; -disk-workers, -max-conns and -disk-delay not negative")
 	}
 	f.cfg.NoSendfile = !*sendfile
+	f.noCache = !*cache
 	// A protection the user did not set takes the model's default.
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -139,13 +145,16 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		defer remove()
 		root = dir
 	}
-	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: f.diskDelay})
+	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: f.diskDelay, NoCache: f.noCache})
 	if err != nil {
 		return err
 	}
 	defer site.Close()
 
 	f.cfg.Addr, f.cfg.Site, f.cfg.Stats = f.addr, site, servers.NewStats()
+	if f.traceFd >= 0 {
+		f.cfg.Trace = openTrace(f.traceFd, stderr)
+	}
 	srv, err := models[f.model](f)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", f.model, err)
@@ -184,6 +193,9 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s stopped: %w", f.model, err)
 	case reason = <-stop:
 	}
+	if f.cfg.Trace != nil {
+		f.cfg.Trace.Free() // a held loop could not see the shutdown
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	go func() {
@@ -198,4 +210,19 @@ func serve(f *serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	return reason
+}
+
+// openTrace starts the trace channel on descriptor fd: the tracer is off
+// until the parent says "start". A broken channel only ends the trace,
+// never the server.
+func openTrace(fd int, stderr io.Writer) *trace.Tracer {
+	tr := trace.New(0)
+	ch := os.NewFile(uintptr(fd), "trace")
+	go func() {
+		defer ch.Close()
+		if err := tr.Serve(ch); err != nil {
+			fmt.Fprintf(stderr, "serverlab serve: %v (tracing stopped)\n", err)
+		}
+	}()
+	return tr
 }

@@ -76,7 +76,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		urls++
 	}
-	rep, err := Run(ctx, cfg.plan)
+	var rep *report.Report
+	if cfg.from != "" {
+		rep, err = readReport(cfg.from)
+	} else {
+		rep, err = Run(ctx, cfg.plan)
+	}
 	progress.done()
 	if rep == nil {
 		fmt.Fprintf(stderr, "serverlab bench: %v\n", err)
@@ -97,7 +102,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "serverlab bench: %v\n", perr)
 			return 1
 		}
-		fmt.Fprintf(stderr, "figures: %s\n", strings.Join(paths, " "))
+		if !cfg.quiet {
+			fmt.Fprintf(stderr, "figures: %s\n", strings.Join(paths, " "))
+		}
 	}
 	return code
 }
@@ -107,6 +114,7 @@ type config struct {
 	plan    Plan
 	format  string // "table", "json", "csv" or "md"
 	plotDir string
+	from    string // a saved -json report to write out again, instead of a run
 	list    bool
 	quiet   bool
 }
@@ -143,6 +151,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 		asCSV      = fs.Bool("csv", false, "write CSV (intervals and summaries) instead of the table")
 		asMD       = fs.Bool("md", false, "write a markdown table instead of the text table")
 		plotDir    = fs.String("plot", "", "write SVG figures into `DIR`")
+		from       = fs.String("from", "", "run nothing: read a report saved with -json from `FILE` and write its table, -md, -csv or -plot")
 		binary     = fs.String("bin", "", "serverlab `binary` to start the models with (default: this one)")
 		root       = fs.String("root", "", "folder for the models to serve (default: the demo site)")
 		serveArgs  = fs.String("serve-args", "", "more serve flags for every model, space-separated (\"-disk-workers 4\")")
@@ -166,7 +175,7 @@ func parseFlags(args []string, stdout io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg := &config{format: "table", plotDir: *plotDir, list: *list, quiet: *quiet}
+	cfg := &config{format: "table", plotDir: *plotDir, from: *from, list: *list, quiet: *quiet}
 	if *list {
 		return cfg, nil
 	}
@@ -251,11 +260,7 @@ func chooseScenario(name string, clients int, rate float64) (Scenario, error) {
 	}
 	s, ok := ScenarioByName(name)
 	if !ok {
-		var names []string
-		for _, s := range Scenarios() {
-			names = append(names, s.Name)
-		}
-		return s, fmt.Errorf("-scenario %q: unknown; try %s", name, strings.Join(names, ", "))
+		return s, fmt.Errorf("-scenario %q: unknown; try %s", name, strings.Join(ScenarioNames(), ", "))
 	}
 	if clients > 0 {
 		s = s.WithClients(clients)
@@ -407,4 +412,14 @@ func wrap(text string, width int) string {
 
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// readReport reads a report saved with -json, for -from.
+func readReport(path string) (*report.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("-from: %w", err)
+	}
+	defer f.Close()
+	return report.ReadJSON(f)
 }

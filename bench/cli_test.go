@@ -131,7 +131,7 @@ func TestMainLikeWrk(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 	fields := strings.Fields(lines[3])
-	if fields[1] == "0" || fields[7] != "0" || fields[len(fields)-1] != "50" {
+	if fields[1] == "0" || fields[7] != "0" || fields[len(fields)-2] != "50" {
 		t.Errorf("row %q: want requests/s > 0, no errors, 50 connections", lines[3])
 	}
 	// 50 clients, and the one connection that checked the server was up.
@@ -141,7 +141,7 @@ func TestMainLikeWrk(t *testing.T) {
 	}
 }
 
-// jsonKeys are the fields the issue promises for each target.
+// jsonKeys are the fields bench/report/doc.go promises for each target.
 var jsonKeys = []string{"target", "requests", "errors", "rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
 	"peak_rss_bytes", "peak_threads", "peak_conns", "intervals"}
 
@@ -256,6 +256,7 @@ func TestMainPlots(t *testing.T) {
 // says when it crashed and why, and the next target still runs.
 func TestRunCrashMidRun(t *testing.T) {
 	var killed bool
+	var killedAt time.Duration // from the run's start
 	var events []string
 	specs, _ := ParseTargets("threaded,evloop")
 	rep, err := Run(context.Background(), Plan{
@@ -263,7 +264,7 @@ func TestRunCrashMidRun(t *testing.T) {
 		Duration: 800 * time.Millisecond, Rounds: 2, Interval: 100 * time.Millisecond, Binary: benchtest.Binary(t),
 		OnInterval: func(target string, round int, iv load.Interval) {
 			if target == "threaded" && iv.Elapsed > 300*time.Millisecond && !killed && iv.Proc != nil {
-				killed = true
+				killed, killedAt = true, iv.Elapsed
 				syscall.Kill(iv.Proc.PID, syscall.SIGKILL)
 			}
 		},
@@ -274,9 +275,12 @@ func TestRunCrashMidRun(t *testing.T) {
 	}
 	th, ev := rep.Targets[0], rep.Targets[1]
 	c := th.CrashRun()
-	if !th.Crashed || c == nil || c.Round != 1 || c.CrashedAt < 300*time.Millisecond || c.CrashedAt > 800*time.Millisecond ||
+	// The crash is timed from the start of its run, when the parent saw
+	// the process gone: after the kill, and (on a machine so busy that
+	// the parent notices late) within a few seconds of it.
+	if !th.Crashed || c == nil || c.Round != 1 || c.CrashedAt < killedAt || c.CrashedAt > killedAt+5*time.Second ||
 		!strings.Contains(c.CrashMsg, "killed") {
-		t.Fatalf("crash not reported: crashed %v, run %+v", th.Crashed, c)
+		t.Fatalf("crash not reported: crashed %v, killed at %v, run %+v", th.Crashed, killedAt, c)
 	}
 	if len(th.Runs) != 1 {
 		t.Errorf("threaded ran %d rounds; a crashed target's later rounds are skipped", len(th.Runs))

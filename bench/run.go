@@ -88,6 +88,7 @@ func Run(ctx context.Context, p Plan) (*report.Report, error) {
 		Scenario: p.Scenario.Name, Title: p.Scenario.Title, About: p.Scenario.About, OpenLoop: mix.Rate != nil,
 		Duration: p.Duration, Interval: p.Interval, Rounds: p.Rounds,
 		Started: time.Now(), ServerCPUs: p.ServerCPUs, LoadCPUs: p.LoadCPUs,
+		Events: events(mix),
 	}
 	targets, err := startTargets(ctx, p)
 	finish := func() {
@@ -247,4 +248,20 @@ func runOne(ctx context.Context, p Plan, mix load.Mix, round int, t *runTarget) 
 	}
 	t.result.Runs = append(t.result.Runs, run)
 	t.totals.Merge(l.Totals())
+}
+
+// events are the moments of a run the figures mark: the slow clients
+// arriving, when the scenario holds them back.
+func events(m load.Mix) []report.Event {
+	if m.SlowStart <= 0 {
+		return nil
+	}
+	var out []report.Event
+	if m.Slowloris > 0 {
+		out = append(out, report.Event{At: m.SlowStart, Label: "slowloris arrives"})
+	}
+	if m.SlowReaders > 0 {
+		out = append(out, report.Event{At: m.SlowStart, Label: "slow reader arrives"})
+	}
+	return out
 }

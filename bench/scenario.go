@@ -176,10 +176,11 @@ var scenarios = []Scenario{
 		Name:  "crowd",
 		Title: "100 keep-alive clients",
 		About: "A hundred clients on keep-alive connections, each sending its next request as soon as the last is answered. " +
-			"The blocking server serves one connection until it closes, so one client gets every answer and ninety-nine wait until they time out. " +
-			"The goroutine-per-connection and event-loop servers share the core among all hundred; their throughput should be close, " +
-			"and their latency is the time a request waits its turn.",
-		Watch: "The blocking server answers one client and times the rest out; the other two share the CPU among all hundred.",
+			"The blocking server answers one request and closes its connection, as the classic loop does, so every request costs it a new connection and the hundred take turns in its accept queue " +
+			"(started with -keepalive, it would serve one connection until it closes, and ninety-nine clients would wait until they time out: lesson 02, exercise 2). " +
+			"The goroutine-per-connection and event-loop servers keep all hundred connections open and share the core among them; " +
+			"their latency is the time a request waits its turn.",
+		Watch: "The blocking server serves one connection at a time and a new one for every request; the other two keep all hundred open and share the CPU among them.",
 		Mix:   load.Mix{Clients: 100},
 	},
 	{
@@ -198,9 +199,9 @@ var scenarios = []Scenario{
 		About: "Ten thousand connections that make one request each and then sit idle, beside twenty active keep-alive clients: the C10K problem. " +
 			"Idle connections cost no CPU, but each costs a server what it keeps per connection: " +
 			"a thread with its stack (the OS-thread variant), a goroutine with its stack and buffers (threaded), or an entry in an epoll set and a small struct (evloop). " +
-			"The blocking server cannot hold more than one connection at all. " +
+			"The blocking server holds one connection at a time and closes it after each answer, so the ten thousand cannot stay open on it at all. " +
 			"Watch the server's memory and threads against connections open, and whether the active clients' latency holds.",
-		Watch: "Memory grows with connections for the threaded server (and threads, with -osthreads); the event loop's stays low. The blocking server is stuck on its first connection.",
+		Watch: "Memory grows with connections for the threaded server (and threads, with -osthreads); the event loop's stays low. The blocking server holds one connection at a time, so the idle ten thousand cannot stay open on it.",
 		Mix:   load.Mix{Clients: 20, Idle: 10000},
 	},
 	{
@@ -216,7 +217,7 @@ var scenarios = []Scenario{
 		Name:  "slow-reader",
 		Title: "a slow reader beside 20 clients",
 		About: "Twenty ordinary clients, each opening a connection per request, and after two seconds one client that downloads a 16 MiB file at 4 MiB/s through a small receive window, over and over. " +
-			"The server's writes to the slow reader fill the socket buffers (on loopback the kernel lets a send buffer grow to about 4 MiB, which is why the file must be bigger than that) and then must wait. " +
+			"The server's writes to the slow reader fill the socket buffers (Linux grows a TCP send buffer by itself up to the last number of net.ipv4.tcp_wmem, 4 MiB by default, which is why the file must be bigger than that) and then must wait. " +
 			"The blocking server waits inside sendfile(2) and serves nobody else until the reader has nearly the whole file, about three seconds each time; " +
 			"the threaded server parks the reader's goroutine, and the event loop simply stops writing to that socket until epoll says it can take more.",
 		Watch: "The blocking server stalls for seconds whenever it serves the slow reader; the other two keep serving everyone else.",
@@ -261,6 +262,16 @@ func Scenarios() []Scenario {
 		out[i].ServerArgs = slices.Clone(out[i].ServerArgs)
 	}
 	return out
+}
+
+// ScenarioNames lists the scenarios' names, in menu order, for help texts
+// and error messages.
+func ScenarioNames() []string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.Name
+	}
+	return names
 }
 
 // ScenarioByName finds a scenario by its name.

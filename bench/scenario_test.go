@@ -25,8 +25,8 @@ func TestScenarioList(t *testing.T) {
 			t.Errorf("%s: no clients", s.Name)
 		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("scenarios %v, want %v", got, want)
+	if !slices.Equal(got, want) || !slices.Equal(ScenarioNames(), want) {
+		t.Errorf("scenarios %v (names %v), want %v", got, ScenarioNames(), want)
 	}
 	c10k, _ := ScenarioByName("c10k")
 	if c10k.Mix.Idle != 10000 || c10k.Mix.Clients != 20 || c10k.Mix.FDs() < 10020 {

@@ -10,6 +10,7 @@ import (
 
 	"serverlab/internal/sock"
 	"serverlab/servers"
+	"serverlab/trace"
 )
 
 // Body chunks. pread+write copies the file through a buffer in our memory,
@@ -54,6 +55,11 @@ type Conn struct {
 	chunks *Chunks
 	raw    fdSocket // this package's socket, reused for each connection
 
+	// The connection's trace, when the server has a tracer (trace.go).
+	tr *trace.Tracer
+	id uint64       // its number in the trace
+	ts tracedSocket // its socket, reporting each call
+
 	// Shared with CloseIdle and Kill. The mutex also guarantees that they
 	// never reach a socket closeConn has already closed, whose descriptor
 	// number the kernel may since have given to another connection.
@@ -93,6 +99,7 @@ func (c *Conn) Serve(s Socket) {
 	defer c.closeConn()
 	for c.readRequest() {
 		for c.sess.Next() {
+			c.traceRequest()
 			if !c.respond() {
 				return
 			}
@@ -127,6 +134,7 @@ func (c *Conn) Kill() {
 
 // open starts serving a new connection.
 func (c *Conn) open(s Socket) {
+	s = c.traced(s) // with a tracer, every call on s is reported
 	c.mu.Lock()
 	c.sock, c.idle = s, false
 	c.mu.Unlock()
@@ -203,7 +211,9 @@ func (c *Conn) respond() bool {
 func (c *Conn) fetchFile() {
 	for op := c.sess.Open(); op != nil; op = c.sess.Open() {
 		c.sess.Opened(op.Do())
+		c.traceOpen(op)
 	}
+	c.traceAnswer() // no file step above: the open-file cache had it
 }
 
 // writeHead sends the response head (and, for an error, its short body).
@@ -221,6 +231,11 @@ func (c *Conn) writeBody() error {
 	f, off, n := c.sess.Body()
 	if f == nil {
 		return nil
+	}
+	if data := f.Data(); data != nil {
+		// The small-file cache holds the body: it goes from memory, with
+		// no file-system call at all.
+		return c.send(data[off:off+n], false)
 	}
 	if c.cfg.UseSendfile() {
 		return c.sendFile(f, off, n)

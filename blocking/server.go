@@ -52,7 +52,9 @@ func (s *server) Serve() error {
 	}
 	defer close(s.done)
 	for {
+		began := s.cfg.Trace.Begin()
 		fd, err := s.ln.Accept() // wait for a client to connect
+		s.cfg.Trace.Accepted("accept4", fd, err, began)
 		if errors.Is(err, ErrListenerStopped) {
 			return nil
 		}

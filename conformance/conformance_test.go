@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ type testServer struct {
 func start(t *testing.T, v variant) *testServer {
 	t.Helper()
 	s := &testServer{variant: v, root: buildSite(t), stats: servers.NewStats(), served: make(chan error, 1)}
-	site, err := servers.NewSite(s.root, servers.SiteOptions{DiskDelay: v.diskDelay})
+	site, err := servers.NewSite(s.root, servers.SiteOptions{DiskDelay: v.diskDelay, NoCache: v.noCache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +92,7 @@ func TestConformance(t *testing.T) {
 			t.Run("50 resets mid-body, then a normal request", s.testResets)
 			t.Run("20 clients leave without reading their answers", s.testLeavers)
 			t.Run("200 concurrent clients all answered", s.testConcurrent)
+			t.Run("a second client is answered while a first keep-alive client idles", s.testSecondClient)
 			t.Run("net/http client reuses its connection", s.testNetHTTP)
 			t.Run("every connection closed and counted", s.testBalanced)
 			t.Run("shutdown finishes the response in flight", s.testShutdown)
@@ -214,6 +216,7 @@ func (s *testServer) expectServes(t *testing.T, c *client, what string) {
 // Satisfiable", the name RFC 9110 replaced.
 var reasons = map[int]string{
 	200: "OK",
+	204: "No Content",
 	206: "Partial Content",
 	301: "Moved Permanently",
 	304: "Not Modified",
@@ -221,6 +224,7 @@ var reasons = map[int]string{
 	403: "Forbidden",
 	404: "Not Found",
 	405: "Method Not Allowed",
+	413: "Content Too Large",
 	414: "URI Too Long",
 	416: "Range Not Satisfiable",
 	431: "Request Header Fields Too Large",
@@ -278,7 +282,13 @@ func (s *testServer) check(w reply, r *response) []string {
 	if err != nil {
 		fail("%v", err)
 	}
-	if length < 0 && r.status != 304 {
+	switch {
+	case r.status == 204:
+		// RFC 9110 §8.6: a 204 MUST NOT carry a Content-Length.
+		if length >= 0 {
+			fail("a 204 with a Content-Length")
+		}
+	case length < 0 && r.status != 304:
 		fail("no Content-Length")
 	}
 
@@ -313,6 +323,15 @@ func (s *testServer) check(w reply, r *response) []string {
 		want("Content-Type", mimeOf(w.file))
 		want("Last-Modified", lastModified)
 		want("Accept-Ranges", "bytes")
+	case 204:
+		// The answer to OPTIONS: what may be done here, and no body.
+		want("Allow", allowed)
+	case 301:
+		// A redirect names a path on this server: one leading slash.
+		// "//name/" would send a browser to the host "name".
+		if loc := r.get("Location"); !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+			fail("Location %q is not a path on this server", loc)
+		}
 	case 304:
 		// No body (the reader took none; the next request on the
 		// connection proves none was sent), and the validator again.
@@ -338,7 +357,7 @@ func (s *testServer) check(w reply, r *response) []string {
 			}
 		}
 		if r.status == 405 {
-			want("Allow", "GET, HEAD")
+			want("Allow", allowed)
 		}
 	}
 	for name, value := range w.header {

@@ -222,9 +222,12 @@ func (c *client) read(head bool) (*response, error) {
 	return r, nil
 }
 
-// expectClosed checks that the server closed the connection: the next read
-// ends (EOF, or a reset if the server closed with our bytes still unread)
-// and brings no stray bytes.
+// expectClosed checks that the server closed the connection, cleanly: the
+// next read ends with EOF and brings no stray bytes. A reset is a failure
+// even after a complete answer, because across a real network a reset can
+// destroy an answer the client has not read yet (RFC 9112 §9.6: a server
+// closes its sending side first, and reads on until the client has seen the
+// answer and closed too).
 func (c *client) expectClosed() error {
 	c.conn.SetReadDeadline(time.Now().Add(closeTimeout))
 	var buf [256]byte
@@ -232,8 +235,10 @@ func (c *client) expectClosed() error {
 	switch {
 	case n > 0:
 		return fmt.Errorf("want the connection closed, but got more bytes: %q", buf[:n])
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, io.EOF):
 		return nil
+	case errors.Is(err, syscall.ECONNRESET):
+		return errors.New("the connection ended with a reset, not EOF: the server closed with request bytes unread instead of closing lingeringly")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("want the connection closed, but it is still open after %v", closeTimeout)
 	default:

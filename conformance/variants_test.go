@@ -12,7 +12,9 @@ import (
 // variants are the servers the suite runs: every model, and the event loop
 // under each of its flags (issue 6: correctness never trades for speed).
 // Every model also runs once without sendfile(2), because the pread+write
-// path that replaces it is a different piece of code in each.
+// path that replaces it is a different piece of code in each, and once with
+// the small-file cache off, because its answers must be byte for byte the
+// ones the cache gives (every other variant runs with it on).
 var variants = []variant{
 	{name: "blocking", new: blockingWith(blocking.Options{}), serial: true, closes: true},
 	{name: "blocking-keepalive", new: blockingWith(blocking.Options{KeepAlive: true}), serial: true},
@@ -26,6 +28,10 @@ var variants = []variant{
 	{name: "evloop-poll", new: evloopWith(evloop.Options{Poller: "poll"}), limits: protected},
 	{name: "evloop-diskworkers4", new: evloopWith(evloop.Options{DiskWorkers: 4}), limits: protected, diskDelay: diskDelay},
 	{name: "evloop-nosendfile", new: evloopWith(evloop.Options{}), limits: protected, tune: noSendfile},
+	{name: "blocking-nocache", new: blockingWith(blocking.Options{}), serial: true, closes: true, noCache: true},
+	{name: "blocking-keepalive-nocache", new: blockingWith(blocking.Options{KeepAlive: true}), serial: true, noCache: true},
+	{name: "threaded-nocache", new: threadedWith(threaded.Options{}), limits: protected, noCache: true},
+	{name: "evloop-nocache", new: evloopWith(evloop.Options{}), limits: protected, noCache: true},
 }
 
 // The constructors, each model with its own options.
@@ -51,8 +57,11 @@ type variant struct {
 	tune func(*servers.Config)
 	// limits are the protections the model runs with.
 	limits servers.Limits
-	// diskDelay simulates a slow disk (and so turns sendfile off).
+	// diskDelay simulates a slow disk (and so turns sendfile and the
+	// small-file cache off).
 	diskDelay time.Duration
+	// noCache turns the small-file cache off.
+	noCache bool
 	// serial marks a model that serves one connection at a time, which
 	// cannot hold an idle connection while it serves another.
 	serial bool

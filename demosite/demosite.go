@@ -33,9 +33,10 @@ var texts = map[string]string{
 <head><meta charset="utf-8"><title>serverlab demo site</title>
 <link rel="stylesheet" href="style.css"></head>
 <body>
-<h1>serverlab demo site</h1>
-<p>This page was served by one of serverlab's three server models.
+<h1><img id="logo" src="logo.svg" alt="" width="32" height="32"> serverlab demo site</h1>
+<p>This page was served by one of serverlab's server models.
 Try the files below with curl -v to see the headers each one gets.</p>
+<p id="status">Loading the page's sub-resources&hellip;</p>
 <ul>
 <li><a href="1k.bin">1k.bin</a> (1 KiB), <a href="64k.bin">64k.bin</a> (64 KiB),
 <a href="1m.bin">1m.bin</a> (1 MiB), <a href="16m.bin">16m.bin</a> (16 MiB)</li>
@@ -47,8 +48,31 @@ Try the files below with curl -v to see the headers each one gets.</p>
 </body>
 </html>
 `,
-	"style.css":       "body { font-family: sans-serif; max-width: 40em; margin: 2em auto; }\n",
-	"app.js":          "document.title += ' (loaded ' + new Date().toISOString() + ')';\n",
+	// The style sheet sets a custom property that app.js reads back: the
+	// proof that it arrived and applied.
+	"style.css": "body { font-family: sans-serif; max-width: 40em; margin: 2em auto; }\n" +
+		":root { --demo-style: loaded; }\n",
+	// app.js checks that every sub-resource of the page arrived — the
+	// style sheet, the logo, data.json (fetched) and itself — and marks
+	// the page loaded only then, with the time it took. A headless
+	// browser in the tests reads the mark; a student sees the sentence.
+	"app.js": `window.addEventListener('load', async () => {
+  const got = ['app.js'];
+  const css = getComputedStyle(document.documentElement).getPropertyValue('--demo-style');
+  if (css.trim() === 'loaded') got.push('style.css');
+  if (document.getElementById('logo').naturalWidth > 0) got.push('logo.svg');
+  try {
+    const data = await (await fetch('data.json')).json();
+    if (data.models.length > 0) got.push('data.json');
+  } catch (e) {}
+  const ms = Math.round(performance.now());
+  document.body.dataset.loaded = got.sort().join(' ');
+  document.body.dataset.ms = ms;
+  document.getElementById('status').textContent =
+    got.length === 4 ? 'All four sub-resources arrived, in ' + ms + ' ms.'
+                     : 'Only ' + got.join(', ') + ' arrived.';
+});
+`,
 	"data.json":       "{\"models\": [\"blocking\", \"threaded\", \"evloop\"]}\n",
 	"hello.txt":       "Hello from serverlab.\n",
 	"logo.svg":        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"64\" height=\"64\"><circle cx=\"32\" cy=\"32\" r=\"28\" fill=\"teal\"/></svg>\n",

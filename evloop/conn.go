@@ -36,6 +36,9 @@ const (
 	// writingBody: sending the rest of the body, with sendfile(2) or from
 	// the chunk fetched.
 	writingBody
+	// writingHeld: sending the answers held back to go out together, in
+	// one write, for a batch of pipelined requests (see hold).
+	writingHeld
 	// closing: the last response is sent; if request bytes may still be
 	// unread, our side is shut and we wait, briefly, for the client to
 	// close its side too (a lingering close).
@@ -57,6 +60,8 @@ func (s state) String() string {
 		return "writingHead"
 	case writingBody:
 		return "writingBody"
+	case writingHeld:
+		return "writingHeld"
 	case closing:
 		return "closing"
 	case closed:
@@ -88,6 +93,7 @@ const (
 // request on a kept-alive one — allocates nothing.
 type conn struct {
 	fd    int
+	id    uint64 // the connection's number in a trace (0 when not tracing)
 	state state
 	sess  *servers.Session // kept with the conn from one connection to the next
 
@@ -109,6 +115,11 @@ type conn struct {
 	// response, when the client is still waiting for it.
 	canRead bool
 
+	// held is answers gathered for one write, of which heldOff bytes are
+	// sent (see hold): a buffer from the loop's pool, nil when none.
+	held    []byte
+	heldOff int
+
 	budget   int  // bytes left to send this turn (see advance)
 	diskBusy bool // a disk worker is opening or reading for c
 	doomed   bool // closed while diskBusy: close when the worker is back
@@ -122,9 +133,10 @@ type conn struct {
 }
 
 // outgoing is a response in progress. The head is sent from headOff; the
-// file from off (the next byte to read or sendfile) to end; buf[cs:ce] is
-// file data read but not yet sent. Every partial write just moves one of
-// these, and the next writable event resumes from there.
+// file from off (the next byte to read or sendfile) to end; ready is body
+// bytes in hand but not yet sent: a piece of buf, read from the file, or
+// of the file's contents in the small-file cache. Every partial write just
+// moves one of these, and the next writable event resumes from there.
 type outgoing struct {
 	head        []byte
 	headOff     int
@@ -132,7 +144,7 @@ type outgoing struct {
 	off, end    int64
 	useSendfile bool
 	buf         []byte // a chunk from the loop's pool while the response needs one
-	cs, ce      int
+	ready       []byte
 	fileShort   bool // the file ended before the response did
 }
 
@@ -141,12 +153,16 @@ type outgoing struct {
 // is back, and when c's timer fires. Every transition of the machine is here:
 //
 //	state           step            next
-//	readingRequest  readRequest     openingFile (a whole request is in)
-//	openingFile     openFile        fetchingFile (the file is open)
+//	readingRequest  readRequest     openingFile (a whole request is in),
+//	                                writingHeld (answers held, none to read)
+//	openingFile     openFile        fetchingFile (the file is open),
+//	                                writingHead (its body is in memory),
+//	                                readingRequest (the answer is held)
 //	fetchingFile    startFile       writingHead, or writingBody (next chunk)
 //	writingHead     writeHead       writingBody
 //	writingBody     writeBody       fetchingFile (next chunk),
 //	                                readingRequest (keep-alive), closing
+//	writingHeld     writeHeld       readingRequest, closing (draining)
 //	closing         lingerClose     closed
 //
 // Any step may instead return closed (the client reset, a write failed, the
@@ -168,8 +184,13 @@ func (l *loop) advance(c *conn) {
 			next = l.writeHead(c)
 		case writingBody:
 			next = l.writeBody(c)
+		case writingHeld:
+			next = l.writeHeld(c)
 		case closing:
 			next = l.lingerClose(c)
+		}
+		if next != c.state {
+			l.traceState(c, c.state, next)
 		}
 		if next == closed {
 			l.closeConn(c)
@@ -204,12 +225,15 @@ func (l *loop) watch(c *conn, ev events) bool {
 		if c.registered {
 			err = l.poller.del(c.fd)
 			c.registered = false
+			l.traceWatch(c, "DEL", ev, err)
 		}
 	case !c.registered:
 		err = l.poller.add(c.fd, ev)
 		c.registered = err == nil
+		l.traceWatch(c, "ADD", ev, err)
 	case ev != c.watching:
 		err = l.poller.mod(c.fd, ev)
+		l.traceWatch(c, "MOD", ev, err)
 	}
 	c.watching = ev
 	return err == nil
@@ -221,10 +245,14 @@ func (l *loop) watch(c *conn, ev events) bool {
 func (l *loop) readRequest(c *conn) state {
 	for {
 		if c.sess.Next() { // a request is in, or a 408 is due
+			l.traceRequest(c)
 			l.stopTimer(c)
 			return openingFile
 		}
 		if !c.canRead {
+			if len(c.held) > 0 {
+				return writingHeld // the batch is complete: send it
+			}
 			// Nothing more to read for now. An idle connection gives
 			// its input buffer back while it waits (one with part of
 			// a request keeps it).
@@ -235,9 +263,14 @@ func (l *loop) readRequest(c *conn) state {
 		// more is waiting, the next epoll_wait says so again.
 		c.canRead = false
 		n, err := unix.Read(c.fd, c.sess.ReadSpace())
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
-			return l.waitForRequest(c) // a stale report: nothing to read after all
+			// A stale report: nothing to read after all.
+			if len(c.held) > 0 {
+				return writingHeld
+			}
+			return l.waitForRequest(c)
 		case err != nil:
 			c.sess.Fail(err) // a reset: the client is gone
 			return closed
@@ -266,7 +299,9 @@ func (l *loop) openFile(c *conn) state {
 			return l.submitOpen(c, op)
 		}
 		c.sess.Opened(op.Do()) // no workers: the loop opens the file itself
+		l.traceOpen(c, "opened (openat2, fstat)", op)
 	}
+	l.traceAnswer(c) // no file step above: the open-file cache had it
 	if c.out == nil {
 		l.takeOut(c)
 	}
@@ -274,8 +309,19 @@ func (l *loop) openFile(c *conn) state {
 	o.head, o.headOff = c.sess.Head(), 0
 	f, off, n := c.sess.Body()
 	o.file, o.off, o.end = f, off, off+n
-	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
 	o.fileShort = false
+	if f != nil && f.Data() != nil {
+		// The small-file cache holds the body: nothing to fetch, and
+		// head and body leave together in one writev.
+		o.ready, o.off = f.Data()[off:o.end], o.end
+	}
+	if o.off == o.end { // all of the answer is in memory
+		if l.canHold(c) {
+			return l.hold(c)
+		}
+		return writingHead
+	}
+	o.useSendfile = f != nil && l.srv.sendfile && n > smallBody
 	return fetchingFile
 }
 
@@ -289,7 +335,7 @@ func (l *loop) startFile(c *conn) state {
 		c.sess.Fail(errFileShrank)
 		return closed
 	}
-	if o.file != nil && !o.useSendfile && o.cs == o.ce && o.off < o.end {
+	if o.file != nil && !o.useSendfile && len(o.ready) == 0 && o.off < o.end {
 		if o.buf == nil {
 			o.buf = l.getChunk()
 		}
@@ -300,11 +346,12 @@ func (l *loop) startFile(c *conn) state {
 		// No workers: the loop reads the file itself. With a slow disk,
 		// every connection of this loop waits for this line.
 		n, err := o.file.ReadAt(o.buf[:want], o.off)
+		l.traceFile(c, "pread", n, o.off, err)
 		if err != nil || n == 0 {
 			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
 			return closed
 		}
-		o.cs, o.ce = 0, n
+		o.ready = o.buf[:n]
 		o.off += int64(n)
 		c.sess.Fetched(l.now) // the turn's clock: one clock read per turn, not per body
 	}
@@ -321,23 +368,119 @@ func (l *loop) writeHead(c *conn) state {
 		return l.wait(c, writable)
 	}
 	o := c.out
-	l.iov[0] = o.head[o.headOff:]
-	l.iov[1] = o.buf[o.cs:o.ce]
+	// The answers held for this batch of pipelined requests go first,
+	// in the same system call.
+	l.iov[0] = c.held[c.heldOff:]
+	l.iov[1] = o.head[o.headOff:]
+	l.iov[2] = o.ready
+	want := len(l.iov[0]) + len(l.iov[1]) + len(l.iov[2])
 	n, err := unix.Writev(c.fd, l.iov[:])
-	l.iov = [2][]byte{}
+	l.traceWrite(c, "writev", n, want, err)
+	l.iov = [3][]byte{}
 	if err != nil {
 		return l.writeFailed(c, err)
 	}
 	l.sent(c, n)
+	if len(c.held) > 0 {
+		m := min(n, len(c.held)-c.heldOff)
+		c.heldOff += m
+		n -= m
+		if c.heldOff == len(c.held) {
+			l.releaseHeld(c)
+		}
+	}
 	h := min(n, len(o.head)-o.headOff)
 	o.headOff += h
-	o.cs += n - h
-	if o.headOff < len(o.head) {
+	o.ready = o.ready[n-h:]
+	if len(c.held) > 0 || o.headOff < len(o.head) {
 		// A short write means the socket's send buffer is full:
 		// writing again now would only return EAGAIN.
 		return l.wait(c, writable)
 	}
 	return writingBody
+}
+
+// Pipelining. A client may send several requests without waiting for the
+// answers (a batch arrives in one read). Answered one by one, each answer
+// would cost a write(2) of its own; an answer that is all in memory — a
+// head, and a body from the small-file cache or none — is instead copied
+// into c.held, and the connection goes on to the next request. The batch
+// leaves in ONE system call: with the last answer's own writev (writeHead),
+// or by itself (writeHeld) when the last request needs the disk or has not
+// fully arrived. Meanwhile the Session is told (Hold) that answers it
+// counts as sent are still on their way, so the write limit applies.
+
+// heldMax bounds the answers one connection holds back: what is gathered
+// beyond it waits for the next write.
+const heldMax = 64 << 10
+
+// canHold reports whether the answer just decided for c, all in memory, may
+// wait for the answers behind it: it keeps the connection open, another
+// request (or part of one) is already buffered behind it, and it fits.
+func (l *loop) canHold(c *conn) bool {
+	o := c.out
+	return !l.draining && c.sess.Response().KeepAlive && c.sess.Buffered() > 0 &&
+		len(c.held)+len(o.head)+len(o.ready) <= heldMax
+}
+
+// hold copies c's answer into c.held and ends it, so that the connection
+// can take its next request.
+func (l *loop) hold(c *conn) state {
+	if c.held == nil {
+		c.held = l.getHeld()
+	}
+	o := c.out
+	c.held = append(append(c.held, o.head...), o.ready...)
+	c.sess.Sent(l.now)
+	c.sess.Hold(true)
+	l.putOut(c)
+	return readingRequest
+}
+
+// writeHeld is the writingHeld step: send the answers held, alone.
+func (l *loop) writeHeld(c *conn) state {
+	if c.budget <= 0 {
+		return l.wait(c, writable)
+	}
+	want := len(c.held) - c.heldOff
+	n, err := unix.Write(c.fd, c.held[c.heldOff:])
+	l.traceWrite(c, "write", n, want, err)
+	if err != nil {
+		return l.writeFailed(c, err)
+	}
+	l.sent(c, n)
+	c.heldOff += n
+	if n < want {
+		return l.wait(c, writable)
+	}
+	l.releaseHeld(c)
+	if l.draining {
+		return closing
+	}
+	return readingRequest
+}
+
+// getHeld takes a buffer for held answers from the loop's pool.
+func (l *loop) getHeld() []byte {
+	if n := len(l.heldBufs); n > 0 {
+		b := l.heldBufs[n-1]
+		l.heldBufs = l.heldBufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, heldMax)
+}
+
+// releaseHeld gives c's held buffer back once all of it is written (or
+// the connection closes), and tells the Session nothing is held any more.
+func (l *loop) releaseHeld(c *conn) {
+	if c.held == nil {
+		return
+	}
+	if len(l.heldBufs) < maxSpareChunks {
+		l.heldBufs = append(l.heldBufs, c.held[:0])
+	}
+	c.held, c.heldOff = nil, 0
+	c.sess.Hold(false)
 }
 
 // writeBody is the writingBody step: send what is in the chunk, or the
@@ -346,7 +489,7 @@ func (l *loop) writeHead(c *conn) state {
 func (l *loop) writeBody(c *conn) state {
 	o := c.out
 	for {
-		if o.cs == o.ce {
+		if len(o.ready) == 0 {
 			switch {
 			case o.off == o.end:
 				return l.finishResponse(c)
@@ -359,11 +502,12 @@ func (l *loop) writeBody(c *conn) state {
 		}
 		var n, want int
 		var err error
-		if o.cs < o.ce {
-			want = o.ce - o.cs
-			n, err = unix.Write(c.fd, o.buf[o.cs:o.ce])
+		if len(o.ready) > 0 {
+			want = len(o.ready)
+			n, err = unix.Write(c.fd, o.ready)
+			l.traceWrite(c, "write", n, want, err)
 			if err == nil {
-				o.cs += n
+				o.ready = o.ready[n:]
 			}
 		} else {
 			// sendfile(2) copies from the file to the socket inside
@@ -371,6 +515,7 @@ func (l *loop) writeBody(c *conn) state {
 			// where the next call, perhaps turns later, must resume.
 			want = int(min(o.end-o.off, int64(c.budget)))
 			n, err = unix.Sendfile(c.fd, o.file.Fd(), &o.off, want)
+			l.traceWrite(c, "sendfile", n, want, err)
 			if err == nil && n == 0 {
 				c.sess.Fail(errFileShrank) // shorter than promised
 				return closed
@@ -431,7 +576,9 @@ func (l *loop) lingerClose(c *conn) state {
 			return closed // nothing unread: a plain close sends a FIN
 		}
 		c.shutWr = true
-		if unix.Shutdown(c.fd, unix.SHUT_WR) != nil {
+		err := unix.Shutdown(c.fd, unix.SHUT_WR)
+		l.traceCall(c, "shutdown(SHUT_WR)", err)
+		if err != nil {
 			return closed
 		}
 		c.canRead = true // the client may have closed already: look now
@@ -439,6 +586,7 @@ func (l *loop) lingerClose(c *conn) state {
 	if c.canRead {
 		c.canRead = false
 		n, err := unix.Read(c.fd, l.discard)
+		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			// The client has not closed yet.
@@ -472,5 +620,5 @@ func (l *loop) putChunk(o *outgoing) {
 	if o.buf != nil && len(l.chunks) < maxSpareChunks {
 		l.chunks = append(l.chunks, o.buf)
 	}
-	o.buf, o.cs, o.ce = nil, 0, 0
+	o.buf, o.ready = nil, nil
 }

@@ -110,6 +110,7 @@ func (l *loop) submitRead(c *conn, want int) state {
 // for, and a client's limit must not run out while a queue of reads ahead
 // of its own is served.
 func (l *loop) submit(c *conn, j diskJob) state {
+	l.traceJob(c, &j, "handed to a disk worker:")
 	c.diskBusy = true
 	l.pending++
 	l.inflight.Add(1)
@@ -170,6 +171,7 @@ func (l *loop) fileReady(j *diskJob) {
 // settle records a finished job's result in its connection.
 func (l *loop) settle(j *diskJob) {
 	c := j.conn
+	l.traceJob(c, j, "back from the disk worker:")
 	c.diskBusy = false
 	l.pending--
 	switch {
@@ -178,7 +180,7 @@ func (l *loop) settle(j *diskJob) {
 	case j.err != nil || j.n == 0:
 		c.out.fileShort = true // startFile will end the connection
 	default:
-		c.out.cs, c.out.ce = 0, j.n
+		c.out.ready = c.out.buf[:j.n]
 		c.out.off += int64(j.n)
 		c.sess.Fetched(l.now) // the write limit counts from here
 	}

@@ -63,14 +63,34 @@
 // Each connection moves through the states of lesson 00's third loop
 // (advance in conn.go holds every transition):
 //
-//	readingRequest -> openingFile -> fetchingFile -> writingHead -> writingBody -+-> readingRequest
-//	                                      ^                             |        |   (keep-alive)
-//	                                      +-------- next chunk ---------+        +-> closing
+//	                               +------ in memory -------+
+//	                               |                        v
+//	readingRequest -> openingFile -+-> fetchingFile -> writingHead -> writingBody -+-> readingRequest
+//	                                        ^                              |       |   (keep-alive)
+//	                                        +-------- next chunk ----------+       +-> closing
+//
+// The answer is in memory when the small-file cache holds its body, or
+// when it has none (an error, a 304, HEAD).
 //
 // A step that cannot finish — EAGAIN on the socket, an open or a read
 // handed to a disk worker — tells the poller what the connection waits
 // for, sets the timer at the deadline its Session gives, and returns; the
 // loop moves on.
+//
+// # A small file, and the system-call floor
+//
+// The shared core keeps small files in memory (the small-file cache, in
+// servers/cache.go), so a request for one costs the loop exactly what an
+// HTTP server cannot avoid: one read(2) of the request and one writev(2)
+// of the head with the body. No open, stat or pread; no epoll_ctl (the
+// connection keeps waiting for what it waited for); no allocation (the
+// connection's state is pooled); no timer-heap work (see timer.go). A
+// client that pipelines — several requests in one read — gets all the
+// answers that are in memory in ONE write: each is copied into the
+// connection's held buffer and the next request taken, and the batch
+// leaves with the last answer (writingHeld, when it goes alone). What that
+// costs beside a C loop doing nothing else is in docs/results/peers.md,
+// and system call by system call in docs/results/syscalls.md.
 //
 // # Level-triggered, and why
 //
@@ -106,9 +126,46 @@
 //     file-system call at all. (sendfile, a socket write that the kernel
 //     fills from the page cache, stays on the loop; -sendfile=false hands
 //     those bytes to the workers too.)
-//   - Sendfile: bodies over 16 KiB go from the file to the socket inside
-//     the kernel with sendfile(2); smaller ones are read and sent with the
-//     head in one writev(2). Without sendfile (or with a simulated slow disk,
-//     whose delay lives in servers.File.ReadAt), bodies are read in 64 KiB
-//     chunks. Either way no file is ever read whole into memory.
+//   - Sendfile: bodies over 16 KiB that the small-file cache does not
+//     hold go from the file to the socket inside the kernel with
+//     sendfile(2); smaller ones are read and sent with the head in one
+//     writev(2). Without sendfile (or with a simulated slow disk, whose
+//     delay lives in servers.File.ReadAt and which turns the cache off),
+//     bodies are read in 64 KiB chunks. Only the cache reads a file whole.
+//
+// # The loop and the Go runtime
+//
+// A C event loop is its thread and nothing else runs there. A Go one is a
+// goroutine, and the runtime around it has its own work: measured under
+// load, an earlier version of this loop made about 0.3 futex(2) and 0.25
+// nanosleep(2) calls per request besides its own, most of the time strace
+// saw. Their stacks (strace -f -k) named the culprit: sysmon, the runtime's
+// monitor thread. It wakes every 20 µs to 10 ms and does two things to a
+// busy loop:
+//
+//   - It preempts a goroutine that has run 10 ms without a trip through
+//     the scheduler, and the loop never made one: its goroutine was
+//     locked to its thread (runtime.LockOSThread) and only ever entered
+//     system calls. Finding it in a system call, sysmon took its P (the
+//     right to run Go code) away and woke another thread to hold it
+//     (handoffp, startm: a futex wake, and a futex wait when that thread
+//     found nothing to do); the loop then had to get a P back.
+//   - Each time it took a P, it went back to waking every 20 µs (the
+//     nanosleeps), and at that pace it catches even short epoll_waits,
+//     which with GOMAXPROCS=1 (a server pinned to one core) it also hands
+//     off, since no other P is idle. The loop kept it busy for ever.
+//
+// So the loop is not locked to its thread, and it yields (runtime.Gosched,
+// a fraction of a microsecond on the same thread) once a millisecond: it is
+// never preempted, sysmon finds nothing to take and backs off to its 10 ms
+// pace. Locked, each yield would cost a hand-over between two threads. The
+// stats channel and signal handling get their turn at each yield too.
+//
+// What cannot be removed: sysmon still wakes (about a hundred times a
+// second), polls the runtime's own netpoller every 10 ms when no thread
+// does, and takes the P when epoll_wait sleeps longer than a tick — the
+// price of the loop sleeping in the kernel holding no P, so that the rest
+// of the program (the garbage collector included) can run meanwhile. A
+// loop that held its P across epoll_wait (a raw system call) would stop
+// those cold; gnet makes only its non-blocking epoll_wait(0) that way.
 package evloop

@@ -270,6 +270,37 @@ func TestWriteTimeout(t *testing.T) {
 	}
 }
 
+// A client that pipelines requests for small files and stops reading is
+// cut off by the write limit too, while the answers the loop gathered for
+// one write (see hold) wait to go out — not by the far longer header and
+// idle limits, although the Session counts those answers as sent. The
+// batch ends with half a request, so that the answers go out by
+// themselves (writingHeld), with no answer in progress.
+func TestWriteTimeoutHeldAnswers(t *testing.T) {
+	ts := startServer(t, serverOpts{sendBuffer: 4 << 10, cfg: func(c *servers.Config) {
+		c.WriteTimeout, c.HeaderTimeout, c.IdleTimeout = 300*time.Millisecond, time.Hour, time.Hour
+	}})
+	// A receive buffer made small before the connection opens, so that
+	// the window is small from the start: the 60 KiB of answers cannot
+	// all be taken in.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<10) })
+	}}
+	c, err := d.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, strings.Repeat(request("/1k.bin"), 48)+"GET /1k.bin HTTP/1.1\r\nHost:")
+	waitFor(t, "the stalled held answers to time out", func() bool {
+		s := ts.stats.Snapshot()
+		return s.Timeouts == 1 && s.Open == 0
+	})
+	if s := ts.stats.Snapshot(); s.Errors != 1 || s.Requests < 2 {
+		t.Errorf("errors %d, requests %d; want 1 error (the batch cut short) and several requests", s.Errors, s.Requests)
+	}
+}
+
 // Past MaxConns, new connections are accepted and closed at once, and
 // counted; when one closes, there is room again.
 func TestMaxConns(t *testing.T) {

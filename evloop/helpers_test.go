@@ -38,8 +38,10 @@ type testServer struct {
 type serverOpts struct {
 	root  string        // default: the demo site
 	delay time.Duration // simulated disk delay
-	cfg   func(*servers.Config)
-	opt   Options // the loop's own knobs
+	// noCache turns the small-file cache off: bodies come from the file.
+	noCache bool
+	cfg     func(*servers.Config)
+	opt     Options // the loop's own knobs
 	// noServe makes a server that is listening but not yet serving: the
 	// test calls srv.start() itself.
 	noServe bool
@@ -57,7 +59,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	if root == "" {
 		root = demoRoot
 	}
-	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: o.delay})
+	site, err := servers.NewSite(root, servers.SiteOptions{DiskDelay: o.delay, NoCache: o.noCache})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package evloop
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"serverlab/internal/sock"
 	"serverlab/servers"
+	"serverlab/trace"
 )
 
 // loop is one event loop: one thread, one poller, one listening socket, and
@@ -20,21 +22,24 @@ type loop struct {
 	srv    *server
 	cfg    *servers.Config
 	poller poller
-	lfd    int // listening socket, -1 once closed
-	wakeFd int // eventfd: disk completions and Shutdown wake the loop here
-	spare  int // a descriptor held in reserve for EMFILE; see outOfDescriptors
+	tr     *trace.Tracer // nil unless tracing: see trace.go
+	lfd    int           // listening socket, -1 once closed
+	wakeFd int           // eventfd: disk completions and Shutdown wake the loop here
+	spare  int           // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
-	now    time.Time // read once per turn of the loop
-	ready  []event   // what the poller found ready this turn
-	conns  []*conn   // indexed by descriptor: the socket -> connection table
-	nconns int
-	free   []*conn // closed connections kept for reuse, with their Sessions
+	now     time.Time // read once per turn of the loop
+	yielded time.Time // when the loop last gave the scheduler a turn
+	ready   []event   // what the poller found ready this turn
+	conns   []*conn   // indexed by descriptor: the socket -> connection table
+	nconns  int
+	free    []*conn // closed connections kept for reuse, with their Sessions
 	// spareOut holds the responses in progress that no connection is
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
 	timers   timerHeap
-	iov      [2][]byte // writev's argument, kept here so it is not allocated
+	iov      [3][]byte // writev's argument, kept here so it is not allocated
+	heldBufs [][]byte  // spare buffers for held answers (see hold)
 	discard  []byte    // where the closing state throws away what it reads
 	wakeBuf  [8]byte
 
@@ -64,7 +69,7 @@ const (
 // (and closes, if it fails).
 func newLoop(id int, s *server, lfd int) (*loop, error) {
 	l := &loop{
-		id: id, srv: s, cfg: &s.cfg, lfd: lfd, wakeFd: -1, spare: -1,
+		id: id, srv: s, cfg: &s.cfg, tr: tracer(s, id), lfd: lfd, wakeFd: -1, spare: -1,
 		ready:   make([]event, maxEvents),
 		discard: make([]byte, 16<<10),
 	}
@@ -101,7 +106,10 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 // Shutdown, or on an error from the poller.
 func (l *loop) run() error {
 	for !l.finished() {
+		l.tr.Turn() // in slow motion, the loop waits here for a step
+		l.yield()
 		n, err := l.poller.wait(l.ready, l.pollTimeout())
+		l.tr.Wait(l.poller.name(), n, err)
 		if err != nil && err != unix.EINTR {
 			// EINTR is only a signal arriving (the Go runtime sends
 			// itself SIGURG to preempt goroutines): wait again.
@@ -124,6 +132,24 @@ func (l *loop) run() error {
 		l.expireTimers() // the header, idle, write and linger limits
 	}
 	return nil
+}
+
+// yieldEvery is how often a busy loop steps aside for the Go scheduler.
+// The runtime's monitor thread (sysmon) preempts a goroutine that has run
+// 10 ms without a trip through the scheduler, and takes its P away if it
+// finds it in a system call, which costs thread wake-ups; a loop that
+// yields more often than that is never preempted.
+const yieldEvery = time.Millisecond
+
+// yield lets the scheduler run other goroutines (the stats channel, signal
+// handling) if yieldEvery has passed since the last time: a Gosched on the
+// same thread, a fraction of a microsecond. See doc.go.
+func (l *loop) yield() {
+	if l.now.Sub(l.yielded) < yieldEvery {
+		return
+	}
+	runtime.Gosched()
+	l.yielded = l.now
 }
 
 // finished reports whether a draining loop has nothing left to do.
@@ -160,6 +186,7 @@ func (l *loop) acceptConn() {
 	// new connections must not starve the ones already open.
 	for range acceptBatch {
 		fd, _, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		l.traceAccept(fd, err)
 		switch err {
 		case nil:
 			l.openConn(fd)
@@ -196,13 +223,14 @@ func (l *loop) openConn(fd int) {
 	// algorithm to collect more. A failure here (the client already gone)
 	// shows up on the first read instead.
 	sock.SetNoDelay(fd)
-	// Send what is queued from this core, not the client's (unsentLimit).
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, unsentLimit)
+	// Send what is queued from this core, not the client's.
+	sock.LimitUnsent(fd)
 	if l.srv.sendBuffer > 0 {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
 	}
 
 	c := l.newConn(fd)
+	c.id = l.tr.Conn() // its number in a trace
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, nil)
 	}
@@ -374,13 +402,16 @@ func (l *loop) closeConn(c *conn) {
 	}
 	l.removeTimer(c)
 	if c.registered {
-		l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		err := l.poller.del(c.fd) // before close: poll(2) keeps its own list
+		l.traceWatch(c, "DEL", 0, err)
 	}
 	// The Session counts an error if a response was cut short, releases
 	// its file, and counts the connection closed.
 	c.sess.Close()
 	l.putOut(c)
-	unix.Close(c.fd)
+	l.releaseHeld(c) // answers still held are lost with the connection
+	err := unix.Close(c.fd)
+	l.traceCall(c, "close", err)
 	l.conns[c.fd] = nil
 	l.nconns--
 	l.srv.open.Add(-1)

@@ -96,7 +96,7 @@ func TestPollManyIdle(t *testing.T) {
 
 // Every named state has its name: the dashboard and the lessons print them.
 func TestStateNames(t *testing.T) {
-	want := []string{"readingRequest", "openingFile", "fetchingFile", "writingHead", "writingBody", "closing", "closed"}
+	want := []string{"readingRequest", "openingFile", "fetchingFile", "writingHead", "writingBody", "writingHeld", "closing", "closed"}
 	for s, name := range want {
 		if got := state(s).String(); got != name {
 			t.Errorf("state %d is %q, want %q", s, got, name)
@@ -105,22 +105,24 @@ func TestStateNames(t *testing.T) {
 }
 
 // The keep-alive path allocates nothing per request, on each way of sending
-// a body: pread+writev with the head (small files), 64 KiB chunks (no
-// sendfile), and sendfile. Allocations are counted by the runtime's own
-// counter; the only other activity in this process is the test's client,
-// which allocates nothing per request either once warm.
+// a body: from the small-file cache with the head, pread+writev with the
+// head (small files, cache off), 64 KiB chunks (no sendfile), and sendfile.
+// Allocations are counted by the runtime's own counter; the only other
+// activity in this process is the test's client, which allocates nothing
+// per request either once warm.
 func TestKeepAliveZeroAllocs(t *testing.T) {
 	for _, tc := range []struct {
-		file       string
-		noSendfile bool
-		requests   int
+		file                string
+		noSendfile, noCache bool
+		requests            int
 	}{
-		{"1k.bin", false, 1000},
-		{"64k.bin", true, 1000},
-		{"1m.bin", false, 200},
+		{"1k.bin", false, false, 1000},
+		{"1k.bin", false, true, 1000},
+		{"64k.bin", true, true, 1000},
+		{"1m.bin", false, false, 200},
 	} {
-		t.Run(fmt.Sprintf("%s/nosendfile=%v", tc.file, tc.noSendfile), func(t *testing.T) {
-			ts := startServer(t, serverOpts{cfg: func(c *servers.Config) { c.NoSendfile = tc.noSendfile }})
+		t.Run(fmt.Sprintf("%s/nosendfile=%v/nocache=%v", tc.file, tc.noSendfile, tc.noCache), func(t *testing.T) {
+			ts := startServer(t, serverOpts{noCache: tc.noCache, cfg: func(c *servers.Config) { c.NoSendfile = tc.noSendfile }})
 			c := dial(t, ts.Addr())
 			req := []byte(request("/" + tc.file))
 			buf := make([]byte, keepAliveWarmUp(t, c, req, int64(len(demoFile(t, tc.file)))))

@@ -27,6 +27,8 @@ type poller interface {
 	wait(ready []event, msec int) (int, error)
 	// close releases the poller's own descriptor, if it has one.
 	close() error
+	// name is the wait's system call, for a trace: "epoll_wait", "poll".
+	name() string
 }
 
 // events is what a descriptor is watched for, or found ready for.

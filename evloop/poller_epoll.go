@@ -73,3 +73,5 @@ func (p *epollPoller) wait(ready []event, msec int) (int, error) {
 }
 
 func (p *epollPoller) close() error { return unix.Close(p.epfd) }
+
+func (p *epollPoller) name() string { return "epoll_wait" }

@@ -92,3 +92,5 @@ func (p *pollPoller) wait(ready []event, msec int) (int, error) {
 }
 
 func (p *pollPoller) close() error { return nil }
+
+func (p *pollPoller) name() string { return "poll" }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -67,13 +66,6 @@ const (
 	phaseDraining // no new connections or requests; responses under way finish
 	phaseStopping // Shutdown's context is done: close everything now
 )
-
-// unsentLimit caps how much of a response may sit in a socket's send queue
-// not yet sent (TCP_NOTSENT_LOWAT): sendfile(2) stops queueing, and epoll
-// stops saying "writable", while more than this is waiting to go out. It
-// keeps the sending of large files on the server's own core instead of the
-// client's ACK processing (docs/results/peers-analysis.md has the runs).
-const unsentLimit = 128 << 10
 
 // New makes an event-loop server, already listening on cfg.Addr. With
 // opt.Loops > 1 each loop gets its own listening socket on the same port
@@ -144,14 +136,13 @@ func (s *server) Serve() error {
 	return first
 }
 
-// runLoop runs one loop on a thread of its own.
+// runLoop runs one loop, on its goroutine. It does not lock the goroutine
+// to its thread (runtime.LockOSThread), although a C event loop is its
+// thread: a locked goroutine pays for every trip through the scheduler
+// with a hand-over between two threads, and the loop makes that trip about
+// once a millisecond (see "The loop and the Go runtime" in doc.go). Left
+// alone, it stays on one thread anyway while it has work.
 func (s *server) runLoop(l *loop) error {
-	// LockOSThread keeps this goroutine on one OS thread for its whole
-	// life, as a C event loop is its thread: the loop then shows up in
-	// /proc and in top as one busy thread, and never migrates. The Go
-	// scheduler still has other threads for the rest of the program.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	err := l.run()
 	l.close()
 	if err != nil {

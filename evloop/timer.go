@@ -105,7 +105,9 @@ func (l *loop) expireTimers() {
 // (RFC 9110 §15.5.9), which the connection sends as any answer, then
 // closes; for anything else, the close.
 func (l *loop) expire(c *conn) {
-	if c.sess.Expire(l.now) {
+	answer := c.sess.Expire(l.now)
+	l.traceTimer(c, answer)
+	if answer {
 		c.state = readingRequest // where Next hands out the answer
 		l.advance(c)
 		return

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"bytes"
+	"net/netip"
 )
 
 // Limits on the request head. They bound the memory one connection can make
@@ -17,11 +18,27 @@ const (
 	MaxHeaderBytes = 16 << 10
 	// MaxHeaderFields bounds the number of header lines.
 	MaxHeaderFields = 100
+	// MaxChunkedBody bounds a chunked request body, counted as it travels
+	// (sizes, extensions, data, trailers). A chunked body is read whole
+	// before its request is answered (see Parser), so it must fit in the
+	// input buffer beside the largest head; past this it is 413.
+	MaxChunkedBody = 4 << 10
 	// ReadBufferSize is the size of a session's input buffer: one whole
 	// request head at its limits, plus room for the start of the next
 	// pipelined request.
 	ReadBufferSize = 32 << 10
 )
+
+// The buffer must hold the largest head with the largest chunked body after
+// it, and one byte more: that byte is how the parser sees a body that is too
+// large. This line stops compiling if a change of limits breaks that.
+const _ = uint(ReadBufferSize - (MaxRequestLine + 2 + MaxHeaderBytes + 2 + MaxChunkedBody + 1))
+
+// maxMethod is the length of the longest method in IANA's HTTP Method
+// Registry (UPDATEREDIRECTREF). A longer token cannot be a method anybody
+// has defined, so a request line that starts with one is refused without
+// waiting for the rest of it.
+const maxMethod = len("UPDATEREDIRECTREF")
 
 // Method is a request method this server knows how to serve.
 type Method uint8
@@ -30,6 +47,7 @@ type Method uint8
 const (
 	GET Method = iota + 1
 	HEAD
+	OPTIONS
 )
 
 func (m Method) String() string {
@@ -38,6 +56,8 @@ func (m Method) String() string {
 		return "GET"
 	case HEAD:
 		return "HEAD"
+	case OPTIONS:
+		return "OPTIONS"
 	}
 	return "?"
 }
@@ -48,7 +68,8 @@ func (m Method) String() string {
 type Request struct {
 	Method Method
 	// Path is the request target's path, still percent-encoded, without
-	// the query string.
+	// the query string; "/" for an absolute-form target with no path, and
+	// "*" for the asterisk form (OPTIONS only).
 	Path []byte
 	// Query is the query string after the "?", or nil when there is none.
 	// A static file server ignores it, except to keep it in a redirect.
@@ -63,17 +84,40 @@ type Request struct {
 	Range           []byte
 	// ContentLength is the length of a body to read and throw away.
 	ContentLength int64
+	// chunked marks a body in the chunked coding, which the parser reads
+	// (and throws away) before it returns the request.
+	chunked bool
+	// bodyUnread marks a body announced but not read (see parseHead): the
+	// connection ends after the answer, so where the body ends is moot.
+	bodyUnread bool
 }
 
 // Parser turns bytes into requests, one at a time, remembering between calls
 // how far it has already looked so that a request arriving one byte at a time
 // costs linear, not quadratic, work.
 //
+// It keeps no copy of anything: until a request is complete, nothing of it is
+// consumed, and the caller hands the same bytes back with more after them. So
+// every position the parser remembers is an offset from the start of the
+// buffer, which stays valid when the caller moves the unused bytes.
+//
+// Two kinds of body follow a head. A Content-Length body announces where it
+// ends, so the request is returned at once and the body skipped afterwards.
+// A chunked body says where it ends only in its last chunk, so the parser
+// reads it whole first and returns the request after it: a request is never
+// answered before its framing has been checked to the end, and a malformed
+// or oversized body is refused with no answer already sent for it.
+//
 // Its zero value is ready to use.
 type Parser struct {
+	line lineScan // the request line, checked byte by byte as it arrives
 	// scanned is how many bytes of the current head have been searched
 	// for the blank line that ends it.
 	scanned int
+	// headLen is the length of a complete head whose chunked body is
+	// being read (0 otherwise), and body the state of that reading.
+	headLen int
+	body    chunkScan
 	// discard is how many body bytes of the previous request are still to
 	// be skipped before the next request begins.
 	discard int64
@@ -86,8 +130,8 @@ func (p *Parser) Reset() { *p = Parser{} }
 //
 //   - n == 0, err == nil: need more bytes (nothing in buf was used).
 //   - n > 0, err == nil, req filled: a request; n bytes of buf were used.
-//   - n > 0, req not filled (req.Method == 0): n bytes of a discarded body
-//     were skipped; call again with the rest.
+//   - n > 0, req not filled (req.Method == 0): n bytes were skipped (a
+//     discarded body, blank lines); call again with the rest.
 //   - err != nil: an *Error carrying the status to answer with; the
 //     connection must then be closed, because the stream can no longer be
 //     split into requests reliably.
@@ -103,40 +147,77 @@ func (p *Parser) Parse(buf []byte, req *Request) (n int, err error) {
 		p.discard -= skip
 		return int(skip), nil
 	}
+	if p.headLen > 0 {
+		return p.parseChunked(buf, req)
+	}
 	// RFC 9112 §2.2: a server SHOULD ignore at least one empty line
 	// received before the request line. We ignore any number: each is
 	// consumed at once, so they cost no memory, and a limit would make the
 	// verdict depend on how the bytes happened to be split into reads.
-	lead := 0
-	for lead < len(buf) && (buf[lead] == '\r' || buf[lead] == '\n') {
-		lead++
+	if p.line.pos == 0 {
+		lead := 0
+		for lead < len(buf) && (buf[lead] == '\r' || buf[lead] == '\n') {
+			lead++
+		}
+		if lead > 0 {
+			return lead, nil
+		}
 	}
-	if lead > 0 && lead == len(buf) {
-		return lead, nil
+	lineEnd, err := p.line.scan(buf)
+	if err != nil || lineEnd < 0 {
+		return 0, err
 	}
-	head := buf[lead:]
-
-	end := p.findHeadEnd(head)
+	end := p.findHeadEnd(buf, lineEnd-1)
 	if end < 0 {
-		return 0, p.checkIncomplete(head)
+		if len(buf)-lineEnd > MaxHeaderBytes+2 {
+			// A client must not make us buffer without limit by never
+			// ending its header section. The +2 is the blank line's
+			// CRLF, which MaxHeaderBytes does not count.
+			return 0, errHeaderTooLarge
+		}
+		return 0, nil
 	}
-	p.scanned = 0
-	if err := parseHead(head[:end], req); err != nil {
-		return lead + end, err
+	if err := parseHead(buf[:end], req); err != nil {
+		*req = Request{}
+		return 0, err
 	}
+	if req.chunked {
+		p.headLen, p.body = end, chunkScan{pos: end}
+		return p.parseChunked(buf, req)
+	}
+	p.line, p.scanned = lineScan{}, 0
 	p.discard = req.ContentLength
-	return lead + end, nil
+	return end, nil
+}
+
+// parseChunked reads on through the chunked body after a complete head of
+// p.headLen bytes, and returns the request (head and body used) when the
+// body has ended.
+func (p *Parser) parseChunked(buf []byte, req *Request) (int, error) {
+	*req = Request{}
+	end, err := p.body.scan(buf, p.headLen)
+	if err != nil || end < 0 {
+		return 0, err
+	}
+	// The head is parsed again, now, so that the request's slices point
+	// into the buffer as it is (the caller may have moved it since). It
+	// parsed once, so it parses again: head parsing depends on its bytes
+	// alone.
+	if err := parseHead(buf[:p.headLen], req); err != nil {
+		*req = Request{} // cannot happen: it parsed before
+		return 0, err
+	}
+	*p = Parser{}
+	return end, nil
 }
 
 // findHeadEnd returns the length of the head including the blank line that
-// ends it, or -1 if that line has not arrived yet.
-func (p *Parser) findHeadEnd(b []byte) int {
+// ends it, or -1 if that line has not arrived yet. from is the offset of the
+// LF that ends the request line.
+func (p *Parser) findHeadEnd(b []byte, from int) int {
 	// Resume a little before where we stopped: the end marker may straddle
 	// the old and new bytes.
-	from := p.scanned - 3
-	if from < 0 {
-		from = 0
-	}
+	from = max(from, p.scanned-3)
 	for {
 		i := bytes.IndexByte(b[from:], '\n')
 		if i < 0 {
@@ -161,28 +242,6 @@ func (p *Parser) findHeadEnd(b []byte) int {
 	}
 }
 
-// checkIncomplete enforces the size limits on a head that has not ended yet,
-// so a client cannot make us buffer without limit by never finishing it.
-func (p *Parser) checkIncomplete(b []byte) error {
-	// The limits count a line without its CRLF, so a CR that may still
-	// be followed by its LF is given the benefit of the doubt: the verdict
-	// must not depend on how the bytes were split into reads.
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 {
-		if len(b) > MaxRequestLine+1 {
-			return errURITooLong
-		}
-		return nil
-	}
-	if len(trimCR(b[:nl])) > MaxRequestLine {
-		return errURITooLong
-	}
-	if len(b)-nl-1 > MaxHeaderBytes+2 {
-		return errHeaderTooLarge
-	}
-	return nil
-}
-
 func trimCR(line []byte) []byte {
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		return line[:len(line)-1]
@@ -191,6 +250,7 @@ func trimCR(line []byte) []byte {
 }
 
 // parseHead parses a complete head: request line, header lines, blank line.
+// Its request line has passed lineScan, so its shape is already known good.
 func parseHead(b []byte, req *Request) error {
 	line, rest := cutLine(b)
 	if len(line) > MaxRequestLine {
@@ -222,10 +282,23 @@ func parseHead(b []byte, req *Request) error {
 	if req.Minor == 1 && h.hosts == 0 {
 		return errNoHost
 	}
+	if err := h.framing(req); err != nil {
+		return err
+	}
 	if h.close {
 		req.KeepAlive = false
 	} else if h.keepAlive {
 		req.KeepAlive = true
+	}
+	// RFC 9110 §10.1.1: to a client that waits for "100 Continue" before
+	// it sends its body, a server MUST send that or answer at once. We
+	// answer at once, and read none of the body, which the client may now
+	// never send: the connection closes after the answer, and the lingering
+	// close throws away whatever of the body does come. (§10.1.1 also says
+	// to ignore the expectation in HTTP/1.0.)
+	if h.expectContinue && req.Minor == 1 && (req.chunked || req.ContentLength > 0) {
+		req.chunked, req.ContentLength, req.bodyUnread = false, 0, true
+		req.KeepAlive = false
 	}
 	return nil
 }
@@ -240,7 +313,8 @@ func cutLine(b []byte) (line, rest []byte) {
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"
-// (RFC 9112 §3).
+// (RFC 9112 §3). The checks run in a fixed order — version, target,
+// method — so that a line with several faults always gets the same answer.
 func parseRequestLine(line []byte, req *Request) error {
 	sp1 := bytes.IndexByte(line, ' ')
 	if sp1 <= 0 {
@@ -252,7 +326,7 @@ func parseRequestLine(line []byte, req *Request) error {
 		return errBadRequestLine
 	}
 	target, version := rest[:sp2], rest[sp2+1:]
-	if !isToken(method) {
+	if !isToken(method) || len(method) > maxMethod {
 		return errBadRequestLine
 	}
 	if err := parseVersion(version, req); err != nil {
@@ -261,37 +335,78 @@ func parseRequestLine(line []byte, req *Request) error {
 	if err := parseTarget(target, req); err != nil {
 		return err
 	}
+	if string(req.Path) == "*" && string(method) != "OPTIONS" {
+		// RFC 9112 §3.2.4: the asterisk form is for OPTIONS alone.
+		return errBadTarget
+	}
 	return parseMethod(method, req)
 }
 
-// parseVersion accepts "HTTP/1.0" and "HTTP/1.1"; any other well-formed
-// version is 505 (RFC 9110 §15.6.6), anything else 400.
+// parseVersion accepts "HTTP/1.x": HTTP/1.0 as 1.0, and any higher minor
+// version as 1.1, the highest we speak (RFC 9110 §2.5: a recipient SHOULD
+// process a higher minor version as its own highest). Another major version
+// is 505 (RFC 9110 §15.6.6), anything else 400.
 func parseVersion(v []byte, req *Request) error {
 	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' ||
 		!isDigit(v[5]) || !isDigit(v[7]) {
 		return errBadVersion
 	}
-	if v[5] != '1' || (v[7] != '0' && v[7] != '1') {
+	if v[5] != '1' {
 		return errVersionNotSupported
 	}
-	req.Minor = int(v[7] - '0')
+	req.Minor = min(int(v[7]-'0'), 1)
 	return nil
 }
 
-// parseTarget accepts only the origin form "/path?query" (RFC 9112 §3.2.1).
-// The absolute form ("http://host/path") is refused: a static file server is
-// not a proxy, and refusing it removes one way to smuggle a path past the
-// root check.
+// rootPath is the path of an absolute-form target that names none
+// ("http://host"): RFC 9110 §4.2.3 says it means "/". It is only read.
+var rootPath = []byte("/")
+
+// parseTarget accepts the three forms a server sees (RFC 9112 §3.2):
+//
+//   - origin form, "/path?query", what every client sends a server;
+//   - absolute form, "http://host/path?query", which a server MUST accept
+//     (§3.2.2). The host is not looked at (this server has one site, and
+//     the Host field is ignored with it, as §3.2.2 says): only the path is
+//     served, through the same root jail as any other;
+//   - asterisk form, "*", for a server-wide OPTIONS (§3.2.4).
+//
+// Anything else — a path without its slash, another scheme, userinfo, an
+// empty host — is 400.
 func parseTarget(t []byte, req *Request) error {
-	if t[0] != '/' {
-		return errBadTarget
-	}
 	for _, c := range t {
 		// Controls, DEL and bytes above ASCII are not allowed raw in a URI
 		// (RFC 3986 §2); '#' never travels to the server.
 		if c <= ' ' || c >= 0x7f || c == '#' {
 			return errBadTarget
 		}
+	}
+	switch {
+	case t[0] == '/':
+	case len(t) == 1 && t[0] == '*':
+		req.Path = t
+		return nil
+	case len(t) > len("http://") && equalFold(t[:len("http://")], "http://"):
+		rest := t[len("http://"):]
+		end := bytes.IndexAny(rest, "/?")
+		if end < 0 {
+			end = len(rest)
+		}
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid;
+		// §4.2.4: userinfo in one is an error.
+		if end == 0 || !validHost(rest[:end]) {
+			return errBadTarget
+		}
+		t = rest[end:]
+		if len(t) == 0 || t[0] == '?' {
+			req.Path = rootPath
+			if len(t) > 0 {
+				req.Query = t[1:]
+			}
+			return nil
+		}
+	default:
+		return errBadTarget
 	}
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		t, req.Query = t[:q], t[q+1:]
@@ -300,16 +415,18 @@ func parseTarget(t []byte, req *Request) error {
 	return nil
 }
 
-// parseMethod maps the method token: GET and HEAD are served; a method
-// defined by RFC 9110 §9 or RFC 5789 is known but not allowed here (405);
-// any other token is not implemented (501).
+// parseMethod maps the method token: GET, HEAD and OPTIONS are served; a
+// method defined by RFC 9110 §9 or RFC 5789 is known but not allowed here
+// (405); any other token is not implemented (501).
 func parseMethod(m []byte, req *Request) error {
 	switch string(m) {
 	case "GET":
 		req.Method = GET
 	case "HEAD":
 		req.Method = HEAD
-	case "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+	case "OPTIONS":
+		req.Method = OPTIONS
+	case "POST", "PUT", "DELETE", "CONNECT", "TRACE", "PATCH":
 		return errMethodNotAllowed
 	default:
 		return errNotImplemented
@@ -319,10 +436,22 @@ func parseMethod(m []byte, req *Request) error {
 
 // headerState remembers what the header lines said across the section.
 type headerState struct {
-	hosts     int
-	close     bool
-	keepAlive bool
-	haveCL    bool
+	hosts          int
+	close          bool
+	keepAlive      bool
+	haveCL         bool
+	expectContinue bool
+	te             codings
+}
+
+// codings sums up the Transfer-Encoding list, over every line of it
+// (RFC 9110 §5.3: several lines of a list field are one list).
+type codings struct {
+	present   bool // a Transfer-Encoding line was seen
+	bad       bool // an element was not a token
+	chunked   int  // how many elements were "chunked"
+	lastChunk bool // the last element so far is "chunked"
+	other     bool // some element is a coding other than chunked
 }
 
 // field parses one "name: value" line (RFC 9112 §5) and records what the
@@ -340,29 +469,27 @@ func (h *headerState) field(line []byte, req *Request) error {
 	// RFC 9112 §5.1: no whitespace is allowed between the field name and
 	// the colon; a server MUST reject such a request with 400, because
 	// proxies disagree about what it means.
-	if !isToken(name) {
+	if !isToken(name) || !validValue(value) {
 		return errBadHeader
-	}
-	for _, c := range value {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return errBadHeader
-		}
 	}
 	switch {
 	case equalFold(name, "host"):
 		h.hosts++
+		// RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
 		if h.hosts > 1 {
-			return errNoHost // RFC 9112 §3.2: more than one Host is a 400
+			return errNoHost
+		}
+		if !validHost(value) {
+			return errBadHost
 		}
 	case equalFold(name, "connection"):
 		h.connection(value)
 	case equalFold(name, "content-length"):
 		return h.contentLength(value, req)
 	case equalFold(name, "transfer-encoding"):
-		// We read no bodies, so we cannot decode chunked ones; guessing
-		// where such a body ends is how request smuggling starts
-		// (RFC 9112 §6.1, §11.2). Refuse and close.
-		return errTransferEncoding
+		h.te.add(value)
+	case equalFold(name, "expect"):
+		h.expectContinue = equalFold(value, "100-continue")
 	case equalFold(name, "if-modified-since"):
 		req.IfModifiedSince = value
 	case equalFold(name, "range"):
@@ -371,16 +498,21 @@ func (h *headerState) field(line []byte, req *Request) error {
 	return nil
 }
 
+// validValue reports whether a field value holds no control byte but
+// HTAB (RFC 9110 §5.5: a bare CR, LF or NUL in a value MUST be rejected
+// or replaced; we reject).
+func validValue(v []byte) bool {
+	for _, c := range v {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // connection reads the comma-separated options of a Connection header.
 func (h *headerState) connection(v []byte) {
-	for len(v) > 0 {
-		var opt []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			opt, v = v[:i], v[i+1:]
-		} else {
-			opt, v = v, nil
-		}
-		opt = trimOWS(opt)
+	for opt := range listElements(v) {
 		switch {
 		case equalFold(opt, "close"):
 			h.close = true
@@ -388,6 +520,82 @@ func (h *headerState) connection(v []byte) {
 			h.keepAlive = true
 		}
 	}
+}
+
+// listElements yields the non-empty elements of a comma-separated list,
+// trimmed (RFC 9110 §5.6.1: a recipient ignores empty elements).
+func listElements(v []byte) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(v) > 0 {
+			var elem []byte
+			if i := bytes.IndexByte(v, ','); i >= 0 {
+				elem, v = v[:i], v[i+1:]
+			} else {
+				elem, v = v, nil
+			}
+			if elem = trimOWS(elem); len(elem) > 0 && !yield(elem) {
+				return
+			}
+		}
+	}
+}
+
+// add takes in the codings of one Transfer-Encoding line, in order.
+func (c *codings) add(v []byte) {
+	c.present = true
+	for coding := range listElements(v) {
+		name := coding
+		if i := bytes.IndexByte(coding, ';'); i >= 0 {
+			name = trimOWS(coding[:i]) // a coding's parameters are ignored...
+		}
+		c.bad = c.bad || !isToken(name)
+		// ...but "chunked" takes none, so only the bare word is chunked.
+		c.lastChunk = equalFold(coding, "chunked")
+		if c.lastChunk {
+			c.chunked++
+		} else {
+			c.other = true
+		}
+	}
+}
+
+// framing decides how the body is delimited (RFC 9112 §6.3), refusing every
+// case where two parsers could disagree about where the request ends:
+// that disagreement is what request smuggling exploits (RFC 9112 §11.2).
+func (h *headerState) framing(req *Request) error {
+	te := &h.te
+	switch {
+	case !te.present:
+		return nil // Content-Length, or no body
+	case req.Minor == 0:
+		// RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty
+		// framing, "even if a Content-Length is present".
+		return errTransferEncoding10
+	case h.haveCL:
+		// RFC 9112 §6.1: both framings at once "ought to be handled as
+		// an error"; a proxy in front may have used the other one.
+		return errBothFramings
+	case te.bad || te.chunked+boolInt(te.other) == 0:
+		return errBadTransferEncoding
+	case !te.lastChunk || te.chunked > 1:
+		// RFC 9112 §6.3: chunked must be the final coding, else the
+		// body's length "cannot be determined reliably" and the server
+		// MUST answer 400 and close; and it MUST NOT be applied twice
+		// (§7), or one decoder would stop where another would not.
+		return errChunkedNotFinal
+	case te.other:
+		// RFC 9112 §6.1: a coding we do not understand is 501.
+		return errUnknownCoding
+	}
+	req.chunked = true
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // contentLength accepts a decimal length; repeated identical values are
@@ -411,6 +619,61 @@ func (h *headerState) contentLength(v []byte, req *Request) error {
 	return nil
 }
 
+// validHost reports whether h is a valid uri-host [":" port] (RFC 3986
+// §3.2.2, §3.2.3): an IPv6 address in brackets, or a registered name or
+// IPv4 address made of unreserved characters, percent-escapes and
+// sub-delims. An empty value is valid (RFC 9110 §7.2: a client with no
+// authority to name sends an empty Host). Userinfo ("user@host") is not a
+// host. The rare IPvFuture literal and IPv6 zones are refused.
+func validHost(h []byte) bool {
+	if len(h) > 0 && h[0] == '[' {
+		end := bytes.IndexByte(h, ']')
+		if end < 0 || bytes.IndexByte(h[:end], '%') >= 0 {
+			return false
+		}
+		// Only here, on the rare path of a bracketed host, does the
+		// conversion to a string allocate.
+		if ip, err := netip.ParseAddr(string(h[1:end])); err != nil || !ip.Is6() {
+			return false
+		}
+		h = h[end+1:]
+		if len(h) > 0 && h[0] != ':' {
+			return false
+		}
+	}
+	colon := bytes.LastIndexByte(h, ':')
+	if colon >= 0 {
+		for _, c := range h[colon+1:] {
+			if !isDigit(c) {
+				return false
+			}
+		}
+		h = h[:colon]
+	}
+	for _, c := range h {
+		if !hostChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// hostChars marks the bytes of a registered name: unreserved, sub-delims,
+// and '%' of a percent-escape (RFC 3986 §3.2.2).
+var hostChars = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=%" {
+		t[c] = true
+	}
+	return t
+}()
+
 func trimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
@@ -428,15 +691,18 @@ func equalFold(b []byte, s string) bool {
 		return false
 	}
 	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
+		if lower(b[i]) != s[i] {
 			return false
 		}
 	}
 	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

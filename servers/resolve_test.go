@@ -122,6 +122,7 @@ func testResolve(t *testing.T, site *Site, onDisk bool) {
 		{path: "/a.txt", status: 200, n: 10, ctype: "text/plain; charset=utf-8"},
 		{path: "/", status: 200, n: 13, ctype: "text/html; charset=utf-8"},
 		{path: "/sub", status: 301, loc: "/sub/"},
+		{path: "//sub", status: 301, loc: "/sub/"}, // not "//sub/", the host "sub"
 		{path: "/sub", rng: "?a=1&b", status: 301, loc: "/sub/?a=1&b"},
 		{path: "/sub/", status: 200, n: 3, ctype: "text/html; charset=utf-8"},
 		{path: "/sub/./", status: 200, n: 3},
@@ -239,7 +240,7 @@ func TestAppendHead(t *testing.T) {
 	}
 	ErrorResponse(errMethodNotAllowed, &resp)
 	head = string(AppendHead(nil, &resp, date))
-	if !strings.Contains(head, "Allow: GET, HEAD\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
+	if !strings.Contains(head, "Allow: GET, HEAD, OPTIONS\r\n") || !strings.HasSuffix(head, "\r\n\r\nMethod Not Allowed\n") ||
 		!strings.Contains(head, "Content-Length: 19\r\n") || !strings.Contains(head, "Connection: close\r\n") {
 		t.Errorf("405 head wrong:\n%s", head)
 	}

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"time"
 )
@@ -34,11 +35,15 @@ type Response struct {
 // file (200), the part a Range asks for (206, or 416), or 304 when the
 // client's copy is current. For HEAD the same headers, without the body.
 func (r *Response) serveFile(req *Request, f *File) {
+	if req.Method == OPTIONS {
+		r.options(f)
+		return
+	}
 	r.File = f
 	r.Status = 200
 	r.Length = f.size
 	if notModified(req.IfModifiedSince, f) {
-		// RFC 9110 §13.1.3: 304 only for GET and HEAD, which is all we serve.
+		// RFC 9110 §13.1.3: 304 only for GET and HEAD, all that come here.
 		r.Status = 304
 		r.Length = 0
 		return
@@ -54,6 +59,21 @@ func (r *Response) serveFile(req *Request, f *File) {
 func (r *Response) redirect(location []byte) {
 	r.Status = 301
 	r.Location = location
+}
+
+// Allowed is the value of the Allow header: the methods this server serves,
+// for every resource (RFC 9110 §10.2.1).
+const Allowed = "GET, HEAD, OPTIONS"
+
+// options answers OPTIONS (RFC 9110 §9.3.7) with 204 and Allow: there is
+// nothing else to say. For "*" it speaks for the server as a whole (f is
+// nil); for a path, the resource was found as a GET would find it, so that
+// a missing one is 404 and a folder without its slash 301, as for GET.
+func (r *Response) options(f *File) {
+	if f != nil {
+		f.release() // nothing of the file is sent
+	}
+	r.File, r.Status, r.Length = nil, 204, 0
 }
 
 // fail turns the response into an error answer. After an error the
@@ -117,6 +137,12 @@ func parseHTTPDate(s string) (time.Time, error) {
 // "-n". A range we do not understand, or a list of several, is ignored and
 // the whole file sent with 200, which the RFC allows; a well-formed range
 // that starts past the end is 416.
+//
+// Positions may have any number of digits: RFC 9110 §14.1.2 says a last
+// position at or past the end means the end, and a suffix longer than the
+// file means all of it, however long the number that says so. A number too
+// large for an int64 is larger than any file, which is all we need to know
+// about it, so it is read as the largest int64 (see parseUint).
 func (r *Response) applyRange(spec []byte, size int64) {
 	const unit = "bytes="
 	if len(spec) <= len(unit) || !equalFold(spec[:len(unit)], unit) {
@@ -130,10 +156,11 @@ func (r *Response) applyRange(spec []byte, size int64) {
 	if dash < 0 {
 		return
 	}
-	first, okFirst := parseUint(trimOWS(spec[:dash]))
-	last, okLast := parseUint(trimOWS(spec[dash+1:]))
+	firstDigits, lastDigits := trimOWS(spec[:dash]), trimOWS(spec[dash+1:])
+	first, okFirst := parseUint(firstDigits)
+	last, okLast := parseUint(lastDigits)
 	switch {
-	case okFirst && okLast && last >= first, okFirst && dash == len(spec)-1:
+	case okFirst && okLast && !lessDecimal(lastDigits, firstDigits), okFirst && dash == len(spec)-1:
 		if first >= size {
 			r.unsatisfiable()
 			return
@@ -163,9 +190,11 @@ func (r *Response) unsatisfiable() {
 	r.Offset, r.Length = 0, 0
 }
 
-// parseUint parses a non-empty decimal number without allocating.
+// parseUint parses a non-empty decimal number of any length without
+// allocating. One too large for an int64 saturates at math.MaxInt64: a byte
+// position past every file there can be.
 func parseUint(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
+	if len(b) == 0 {
 		return 0, false
 	}
 	var n int64
@@ -173,9 +202,25 @@ func parseUint(b []byte) (int64, bool) {
 		if !isDigit(c) {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
+		if n > (math.MaxInt64-9)/10 {
+			n = math.MaxInt64
+		} else {
+			n = n*10 + int64(c-'0')
+		}
 	}
 	return n, true
+}
+
+// lessDecimal reports whether the decimal number a is less than b, both of
+// any length: saturated values cannot tell two huge positions apart, and
+// "bytes=99999999999999999999-99999999999999999998" is a reversed range,
+// which is ignored, not one to clamp.
+func lessDecimal(a, b []byte) bool {
+	a, b = bytes.TrimLeft(a, "0"), bytes.TrimLeft(b, "0")
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return bytes.Compare(a, b) < 0
 }
 
 // AppendHead appends the response's status line and header section to dst,
@@ -199,13 +244,17 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\n"...)
 		dst = appendLength(dst, int64(len(StatusText(r.Status))+1))
 		if r.Status == 405 {
-			dst = append(dst, "Allow: GET, HEAD\r\n"...) // RFC 9110 §15.5.6
+			dst = appendAllow(dst) // RFC 9110 §15.5.6
 		}
 	case r.Status == 301:
 		dst = append(dst, "Location: "...)
 		dst = append(dst, r.Location...)
 		dst = append(dst, "\r\n"...)
 		dst = appendLength(dst, 0)
+	case r.Status == 204:
+		// The answer to OPTIONS. No Content-Length: RFC 9110 §8.6 says
+		// a 204 MUST NOT carry one.
+		dst = appendAllow(dst)
 	case r.Status == 304:
 		// No body and no length: RFC 9110 §15.4.5.
 		dst = appendLastModified(dst, r.File)
@@ -215,12 +264,11 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		dst = append(dst, "\r\n"...)
 		dst = appendLength(dst, 0)
 	default:
-		dst = append(dst, "Content-Type: "...)
-		dst = append(dst, r.File.contentType...)
-		dst = append(dst, "\r\n"...)
-		dst = appendLength(dst, r.Length)
-		dst = appendLastModified(dst, r.File)
-		dst = append(dst, "Accept-Ranges: bytes\r\n"...)
+		if r.Status == 200 && r.Length == r.File.size && r.File.fields != nil {
+			dst = append(dst, r.File.fields...) // made by the same call, once
+		} else {
+			dst = appendFileFields(dst, r.File, r.Length)
+		}
 		if r.Status == 206 {
 			dst = append(dst, "Content-Range: bytes "...)
 			dst = strconv.AppendInt(dst, r.Offset, 10)
@@ -243,6 +291,22 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 	return dst
 }
 
+func appendAllow(dst []byte) []byte {
+	return append(dst, "Allow: "+Allowed+"\r\n"...)
+}
+
+// appendFileFields appends the fields that describe a body of length bytes
+// of f. For a 200 with the whole file they are the same on every answer, so
+// each File makes them once (File.fields).
+func appendFileFields(dst []byte, f *File, length int64) []byte {
+	dst = append(dst, "Content-Type: "...)
+	dst = append(dst, f.contentType...)
+	dst = append(dst, "\r\n"...)
+	dst = appendLength(dst, length)
+	dst = appendLastModified(dst, f)
+	return append(dst, "Accept-Ranges: bytes\r\n"...)
+}
+
 func appendLength(dst []byte, n int64) []byte {
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, n, 10)
@@ -260,6 +324,8 @@ func StatusText(code int) string {
 	switch code {
 	case 200:
 		return "OK"
+	case 204:
+		return "No Content"
 	case 206:
 		return "Partial Content"
 	case 301:
@@ -276,6 +342,8 @@ func StatusText(code int) string {
 		return "Method Not Allowed"
 	case 408:
 		return "Request Timeout"
+	case 413:
+		return "Content Too Large"
 	case 414:
 		return "URI Too Long"
 	case 416:

@@ -3,6 +3,8 @@ package servers
 import (
 	"context"
 	"time"
+
+	"serverlab/trace"
 )
 
 // Server is what every model is: something that serves a Site on a
@@ -29,6 +31,9 @@ type Config struct {
 	Addr  string
 	Site  *Site
 	Stats *Stats
+	// Trace, if not nil, is told every step the model takes (serve
+	// -trace-fd): nil makes each of the model's hooks return at once.
+	Trace *trace.Tracer
 	Limits
 
 	// NoSendfile makes the models copy file data through user space with

@@ -60,6 +60,7 @@ type Session struct {
 	abandoned bool // the parser gave up on the stream: the rest of it is unread
 	broken    bool // the connection failed or timed out: nothing to protect
 	inFlight  bool // a request is counted in Stats as under way
+	holding   bool // the model holds answers Sent but not yet written (Hold)
 	discarded int  // bytes thrown away while lingering
 
 	parser Parser
@@ -126,7 +127,7 @@ func (s *Session) Start(now time.Time) {
 	s.phase = reading
 	s.since, s.now = now, now
 	s.fresh = true
-	s.abandoned, s.broken = false, false
+	s.abandoned, s.broken, s.holding = false, false, false
 	s.stats.connAccepted()
 }
 
@@ -273,6 +274,11 @@ func (s *Session) begin() {
 	x := s.x
 	x.resp = Response{KeepAlive: x.req.KeepAlive && s.keepAlive, NoBody: x.req.Method == HEAD}
 	x.index = false
+	if x.req.Method == OPTIONS && string(x.req.Path) == "*" {
+		x.resp.options(nil) // the server as a whole: no file to look for
+		s.respond()
+		return
+	}
 	rel, err := cleanPath(x.path, x.req.Path)
 	x.path = rel
 	if err != nil {
@@ -341,6 +347,11 @@ func (s *Session) found(f *File) {
 		// A folder asked for without its slash: its relative links
 		// would resolve one level too high. Send the client to the
 		// name with the slash, query kept, as nginx and net/http do.
+		// Leading slashes fold into one: "//docs/" would name the
+		// host "docs" (RFC 3986 §4.2), an open redirect.
+		for len(p) > 1 && p[1] == '/' {
+			p = p[1:]
+		}
 		x.loc = append(append(x.loc[:0], p...), '/')
 		if x.req.Query != nil {
 			x.loc = append(append(x.loc, '?'), x.req.Query...)
@@ -483,6 +494,9 @@ func isTimeout(err error) bool {
 func (s *Session) Deadline() time.Time {
 	switch s.phase {
 	case reading:
+		if s.holding {
+			return s.writeDeadline() // answers are still on their way out
+		}
 		idle := s.Buffered() == 0
 		var d time.Time
 		if idle && s.lim.IdleTimeout > 0 {
@@ -495,14 +509,28 @@ func (s *Session) Deadline() time.Time {
 		}
 		return d
 	case sending:
-		if s.lim.WriteTimeout > 0 {
-			return s.since.Add(s.lim.WriteTimeout)
-		}
+		return s.writeDeadline()
 	case lingering:
 		return s.since.Add(lingerTimeout)
 	}
 	return time.Time{}
 }
+
+// writeDeadline is the write limit: WriteTimeout from the last progress.
+func (s *Session) writeDeadline() time.Time {
+	if s.lim.WriteTimeout > 0 {
+		return s.since.Add(s.lim.WriteTimeout)
+	}
+	return time.Time{}
+}
+
+// Hold tells the session whether the model holds answers it has ended with
+// Sent but not yet written. An event loop that gathers the answers to
+// pipelined requests, to write them all with one system call, holds each
+// until that write; meanwhile the connection waits as one sending does:
+// Deadline is the write limit from the last progress (Wrote), and Expire
+// ends it as a stalled write.
+func (s *Session) Hold(held bool) { s.holding = held }
 
 // Expire tells the session that its Deadline passed, at now, and reports
 // whether there is an answer to send for it. A client that began a request
@@ -516,6 +544,10 @@ func (s *Session) Expire(now time.Time) bool {
 	switch s.phase {
 	case reading:
 		s.stats.timeout()
+		if s.holding {
+			s.Fail(nil) // a stalled write of answers held
+			return false
+		}
 		if s.Buffered() > 0 {
 			s.refuse(errRequestTimeout)
 			s.phase = answering

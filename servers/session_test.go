@@ -276,6 +276,40 @@ func TestSessionDeadlines(t *testing.T) {
 	}
 }
 
+// TestSessionHold: answers a model holds to write together (pipelining)
+// keep the connection under the write limit, from the last progress, until
+// the model says they are out; a deadline passed meanwhile is a stalled
+// write, whatever the session reads.
+func TestSessionHold(t *testing.T) {
+	site := memSite(t, map[string]string{"a.txt": "0123456789"})
+	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	stats := NewStats()
+	s := newTestSession(site, stats, testLimits, c.now())
+	feed(s, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a", c.now())
+	s.Next()
+	fetch(s)
+	s.Sent(c.add(time.Second))
+	s.Hold(true)
+	if d, want := s.Deadline(), c.now().Add(testLimits.WriteTimeout); !d.Equal(want) {
+		t.Fatalf("holding: deadline %v, want the write limit %v", d, want)
+	}
+	s.Wrote(100, c.add(10*time.Second))
+	if d, want := s.Deadline(), c.now().Add(testLimits.WriteTimeout); !d.Equal(want) {
+		t.Fatalf("holding, after progress: deadline %v, want %v", d, want)
+	}
+	s.Hold(false)
+	if d, want := s.Deadline(), c.now().Add(testLimits.HeaderTimeout); !d.Equal(want) {
+		t.Fatalf("written: deadline %v, want the header limit %v for the half-arrived request", d, want)
+	}
+	s.Hold(true)
+	if s.Expire(c.add(testLimits.WriteTimeout)) || s.Next() {
+		t.Fatal("a stalled write of held answers was answered (a 408?), want the close")
+	}
+	if snap := stats.Snapshot(); snap.Timeouts != 1 || snap.Errors != 1 {
+		t.Errorf("timeouts %d, errors %d; want 1 and 1", snap.Timeouts, snap.Errors)
+	}
+}
+
 // TestSessionExpire: what each passed deadline leads to, and how it is
 // counted.
 func TestSessionExpire(t *testing.T) {

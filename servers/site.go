@@ -16,8 +16,13 @@ type Site struct {
 	fs    FS
 	delay time.Duration
 
-	mu    sync.Mutex
-	files map[string]*File // the open-file cache, keyed by cleaned path
+	// The open-file cache, and in it the small-file cache (cache.go).
+	mu        sync.Mutex
+	files     map[string]*File // keyed by cleaned path
+	lru       lruList          // the same entries, most recently used first
+	bodies    bool             // small files' contents are kept in memory
+	used      int64            // bytes of contents held
+	bodyLimit int64            // at most this many (cacheBytes; tests lower it)
 
 	// exchanges holds what idle sessions gave back (Session.Shrink).
 	exchanges exchangePool
@@ -26,20 +31,14 @@ type Site struct {
 // SiteOptions tune a Site.
 type SiteOptions struct {
 	// DiskDelay is added before every read of file data, to simulate a
-	// slow disk. Every model pays it in the same place: File.ReadAt.
+	// slow disk. Every model pays it in the same place: File.ReadAt. It
+	// turns the small-file cache off, so that every body is read from the
+	// "disk" and pays the delay.
 	DiskDelay time.Duration
+	// NoCache turns the small-file cache off: every body is read from its
+	// file (serve -cache=false). Descriptors are still kept open.
+	NoCache bool
 }
-
-// Open-file cache bounds. Opening, stat-ing and closing a file costs three
-// system calls and an allocation for the path; the cache turns a request for
-// a popular file into a map lookup and a reference count, with no system
-// call at all. In exchange it holds up to cacheMax descriptors open and may
-// serve a file's old contents for up to cacheValid after it changes — the
-// same trade nginx's open_file_cache makes.
-const (
-	cacheMax   = 1024
-	cacheValid = time.Second
-)
 
 // NewSite opens the folder root for serving, through openat2(2) beneath it.
 func NewSite(root string, opt SiteOptions) (*Site, error) {
@@ -54,8 +53,12 @@ func NewSite(root string, opt SiteOptions) (*Site, error) {
 // core's tests use it with a file system in memory, so that every rule of
 // the protocol can be checked without a disk or a socket.
 func NewSiteFS(fsys FS, opt SiteOptions) *Site {
-	return &Site{fs: fsys, delay: opt.DiskDelay, files: make(map[string]*File)}
+	return &Site{fs: fsys, delay: opt.DiskDelay, files: make(map[string]*File),
+		bodies: !opt.NoCache && opt.DiskDelay == 0, bodyLimit: cacheBytes}
 }
+
+// Caching reports whether small files' contents are kept in memory.
+func (s *Site) Caching() bool { return s.bodies }
 
 // DiskDelay is the simulated delay before each read of file data. A model
 // that reads through File.ReadAt pays it there; one that submits its reads
@@ -67,9 +70,8 @@ func (s *Site) DiskDelay() time.Duration { return s.delay }
 // being sent stay open until the responses sending them end.
 func (s *Site) Close() error {
 	s.mu.Lock()
-	for k, f := range s.files {
-		delete(s.files, k)
-		f.release()
+	for _, f := range s.files {
+		s.forget(f)
 	}
 	s.mu.Unlock()
 	if d, ok := s.fs.(*diskFS); ok {
@@ -91,10 +93,21 @@ type File struct {
 	modTime      time.Time
 	lastModified []byte // modTime in HTTP date format, made once
 	contentType  string
-	dev, ino     uint64
-	checked      atomic.Int64 // unix nanoseconds of the last validation
-	refs         atomic.Int32
-	site         *Site
+	// fields are the header fields of a 200 answer with the whole file,
+	// made once (appendFileFields), and data its whole contents when the
+	// small-file cache holds them. Neither changes: a changed file is a
+	// new File.
+	fields   []byte
+	data     []byte
+	dev, ino uint64
+	checked  atomic.Int64 // unix nanoseconds of the last validation
+	refs     atomic.Int32
+	site     *Site
+
+	// The cache's bookkeeping, under site.mu: the key the file is cached
+	// under, and its neighbours in the least-recently-used list.
+	key        string
+	prev, next *File
 }
 
 // Fd is the file's descriptor, for sendfile(2), pread(2) or an io_uring
@@ -103,10 +116,23 @@ type File struct {
 // never move the descriptor's own position.
 func (f *File) Fd() int { return f.fd }
 
+// Data is the whole file, in memory, when the small-file cache holds it, or
+// nil. A model sends a body from it with no file-system call at all, the
+// head and the body in one write. It is never modified: share it freely.
+func (f *File) Data() []byte { return f.data }
+
 // ReadAt reads file data at off, after the site's simulated disk delay. It
 // is the "fetch the file from disk" step of lesson 00's loops, for every
-// model that does not use sendfile, on whatever thread calls it.
+// model that does not use sendfile, on whatever thread calls it. A file the
+// small-file cache holds is read from memory (there is no delay then: a
+// slow disk turns the cache off).
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if f.data != nil {
+		if off >= int64(len(f.data)) {
+			return 0, nil
+		}
+		return copy(p, f.data[off:]), nil
+	}
 	if d := f.site.delay; d > 0 {
 		sleepThread(d)
 	}
@@ -155,6 +181,7 @@ func (s *Site) cached(key []byte, now time.Time) *File {
 	if f == nil || now.UnixNano()-f.checked.Load() >= int64(cacheValid) {
 		return nil
 	}
+	s.lru.moveToFront(f)
 	f.acquire()
 	return f
 }
@@ -193,7 +220,8 @@ func (s *Site) adopt(key string, h Handle, st Stat, err error, now time.Time) Op
 		}
 	}
 	if old != nil && old.same(st) {
-		// Unchanged: keep the cached descriptor, drop the new one.
+		// Unchanged: keep the cached descriptor (and contents), drop
+		// the new one.
 		if h != nil {
 			h.Close()
 		}
@@ -204,14 +232,20 @@ func (s *Site) adopt(key string, h Handle, st Stat, err error, now time.Time) Op
 		old.release() // ours; insert drops the cache's
 	}
 	f := &File{h: h, fd: -1, dir: h == nil, size: st.Size, modTime: st.ModTime,
-		contentType: contentTypeOf(key), dev: st.Dev, ino: st.Ino, site: s}
+		contentType: contentTypeOf(key), dev: st.Dev, ino: st.Ino, site: s, key: key}
 	if d, ok := h.(interface{ Fd() int }); ok {
 		f.fd = d.Fd()
 	}
 	f.lastModified = f.modTime.AppendFormat(nil, TimeFormat)
+	if !f.dir {
+		f.fields = appendFileFields(nil, f, f.size)
+		if s.bodies {
+			f.data = readSmall(h, f.size)
+		}
+	}
 	f.checked.Store(now.UnixNano())
 	f.refs.Store(1)
-	s.insert(key, f)
+	s.insert(f)
 	return OpenResult{file: f}
 }
 
@@ -224,38 +258,4 @@ func (s *Site) entry(key string) *File {
 		f.acquire()
 	}
 	return f
-}
-
-// drop forgets old, if it is still key's entry, and releases the caller's
-// reference to it.
-func (s *Site) drop(key string, old *File) {
-	if old == nil {
-		return
-	}
-	s.mu.Lock()
-	if s.files[key] == old {
-		delete(s.files, key)
-		old.release()
-	}
-	s.mu.Unlock()
-	old.release()
-}
-
-// insert puts f in the cache, replacing an old entry and evicting an
-// arbitrary one when full (Go's map iteration order is random, which makes
-// this random eviction: cheap, and fair enough for a teaching server).
-func (s *Site) insert(key string, f *File) {
-	f.acquire() // the cache's own reference
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.files[key]; old != nil {
-		old.release()
-	} else if len(s.files) >= cacheMax {
-		for k, victim := range s.files {
-			delete(s.files, k)
-			victim.release()
-			break
-		}
-	}
-	s.files[key] = f
 }

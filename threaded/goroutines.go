@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"serverlab/blocking"
+	"serverlab/internal/sock"
 	"serverlab/servers"
 )
 
@@ -52,6 +53,7 @@ func (s *goServer) Serve() error {
 		}
 		switch c, adm := s.conns.admit(s.cfg.Stats); adm {
 		case admitted:
+			limitUnsent(nc)
 			// Start a flow of control that serves this connection with
 			// the blocking model's loop, from first request to close.
 			go func() {
@@ -74,7 +76,9 @@ func (s *goServer) Serve() error {
 func (s *goServer) acceptConn() (*net.TCPConn, error) {
 	pause := blocking.AcceptPause()
 	for {
+		began := s.cfg.Trace.Begin()
 		nc, err := s.ln.AcceptTCP()
+		s.traceAccept(nc, err, began)
 		if err == nil {
 			return nc, nil
 		}
@@ -86,6 +90,15 @@ func (s *goServer) acceptConn() (*net.TCPConn, error) {
 		case <-s.stop: // Shutdown cuts the pause short
 			return nil, net.ErrClosed
 		}
+	}
+}
+
+// limitUnsent caps how much of an answer may wait unsent in nc's send queue
+// (sock.UnsentLimit, as evloop does), so that a large file is sent from
+// this server's core, not pushed out later by the client's ACKs.
+func limitUnsent(nc *net.TCPConn) {
+	if raw, err := nc.SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) { sock.LimitUnsent(int(fd)) })
 	}
 }
 

@@ -123,6 +123,15 @@ func (s *netSocket) Unread() bool {
 
 func (s *netSocket) CloseWrite() error { return s.nc.CloseWrite() }
 
+// Fd is the connection's descriptor, for a trace (-1 if it has none).
+func (s *netSocket) Fd() int {
+	fd := -1
+	if raw, err := s.rawConn(); err == nil {
+		raw.Control(func(d uintptr) { fd = int(d) })
+	}
+	return fd
+}
+
 // WakeRead is CloseRead, shutdown(SHUT_RD): the goroutine's Read returns
 // io.EOF once any bytes already received are read, so a request that raced
 // the shutdown is still answered.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/blocking"
+	"serverlab/internal/sock"
 	"serverlab/servers"
 )
 
@@ -54,7 +55,9 @@ func (s *osServer) Serve() error {
 	}
 	defer s.conns.served()
 	for {
+		began := s.cfg.Trace.Begin()
 		fd, err := s.ln.Accept()
+		s.cfg.Trace.Accepted("accept4", fd, err, began)
 		if errors.Is(err, blocking.ErrListenerStopped) {
 			return nil
 		}
@@ -85,6 +88,7 @@ func (s *osServer) Serve() error {
 // per connection; Apache keeps a pool of threads instead.
 func (s *osServer) handleConn(c *blocking.Conn, fd int) {
 	runtime.LockOSThread()
+	sock.LimitUnsent(fd) // a large file is sent from this thread's core
 	c.ServeFd(fd)
 	s.conns.leave(c)
 }

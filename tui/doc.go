@@ -18,12 +18,12 @@
 //   - A seam for tests. The model talks to the world only through the
 //     Driver interface (driver.go). The tests drive it with fixed, fake
 //     frames and compare whole screens with golden files; live.go is the
-//     thin adapter that maps the same interface onto the bench package
+//     thin adapter that maps the same interface onto the bench packages
 //     and the server processes.
 //   - Processes are cleaned up on every way out: q, ctrl+c, SIGTERM, a
 //     closed terminal (SIGHUP) and a panic all end in Driver.Close, which
 //     stops every server the dashboard started; and each server also
-//     stops by itself if the dashboard dies (bench gives each child
+//     stops by itself if the dashboard dies (bench/proc gives each child
 //     Pdeathsig and a control channel whose end-of-file means "go").
 //
 // # Files
@@ -37,8 +37,8 @@
 //	history.go  the ring of samples each server keeps
 //	picker.go   the scenario menu; lessons.go the lesson line
 //	styles.go   the sixteen-colour palette; format.go units; text.go fitting
-//	live.go     the real Driver over bench; procnet.go finds a server's PID
-//	supervisor.go  the server processes and their loads, kept as wanted
+//	live.go     the real Driver over bench; supervisor.go runs its servers
+//	procnet.go  finds the PID of a server listening on an address
 //	main.go     Main: flags, signals, panics, and the program itself
 //
 // # Reading the screen

@@ -6,7 +6,7 @@ import "time"
 // load generator, the server processes and their numbers. The dashboard's
 // model talks only to this interface, for two reasons. Tests drive the
 // model with fixed, fake frames, so its views can be compared to golden
-// files; and the real adapter (live.go) can change with the bench package
+// files; and the real adapter (live.go) can change with the bench packages
 // without touching a line of the model.
 //
 // Every method must return quickly and must never wait for the load

@@ -16,6 +16,7 @@ type keyMap struct {
 	ResetCharts, Restart        key.Binding
 	PickUp, PickDown, PickStart key.Binding
 	PickClose                   key.Binding
+	Trace, Step                 key.Binding // the trace pane (trace.go)
 
 	// For the help line only: a pair of keys in one entry.
 	clientsHelp key.Binding
@@ -48,6 +49,8 @@ func newKeyMap() keyMap {
 		PickStart:    b("enter", "run scenario", "enter"),
 		PickClose:    b("esc", "close", "esc", "p"),
 		clientsHelp:  b("+/-", "clients", "+", "-"),
+		Trace:        b("t", "trace pane", "t"),
+		Step:         b(".", "slow motion: one step", "."),
 	}
 }
 
@@ -71,7 +74,7 @@ func (k keyMap) pickerHelp() []key.Binding {
 // FullHelp is the `?` page, one column per kind of key.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Pick, k.Pause, k.Mode, k.ResetCharts, k.Restart},
+		{k.Pick, k.Pause, k.Mode, k.ResetCharts, k.Restart, k.Trace, k.Step},
 		{k.MoreClients, k.FewerClients, k.MoreRate, k.LessRate, k.MoreSlow, k.FewerSlow, k.MoreIdle, k.FewerIdle},
 		{k.Next, k.Prev, k.Help, k.Quit},
 	}

@@ -159,11 +159,7 @@ func parseFlags(args []string, stdout io.Writer) (LiveConfig, string, error) {
 	}
 	if *scenario != "" {
 		if _, ok := bench.ScenarioByName(*scenario); !ok {
-			var names []string
-			for _, s := range bench.Scenarios() {
-				names = append(names, s.Name)
-			}
-			return cfg, "", fmt.Errorf("unknown scenario %q (want one of %s)", *scenario, strings.Join(names, ", "))
+			return cfg, "", fmt.Errorf("unknown scenario %q (want one of %s)", *scenario, strings.Join(bench.ScenarioNames(), ", "))
 		}
 	}
 	for _, p := range []struct{ flag, path string }{{"-root", cfg.Root}, {"-binary", cfg.Binary}} {

@@ -51,6 +51,7 @@ type Model struct {
 	now       time.Time
 
 	picker   picker
+	trace    tracePane
 	showHelp bool
 	note     string // one line of feedback: an error, a refused restart
 	notice   string // the driver's Notice, as of the last tick
@@ -122,6 +123,7 @@ func (m *Model) start(i int, paused bool) error {
 	}
 	k.Paused, k.Mode = paused, m.knobs.Mode
 	m.scenario, m.knobs = i, k
+	m.freeTrace()
 	m.drv.Set(m.knobs)
 	m.ran, m.started = 0, m.now
 	for _, t := range m.targets {
@@ -169,6 +171,9 @@ func (m *Model) onTick() {
 		}
 	}
 	changed := len(m.frames) > 0
+	if m.pollTrace() {
+		changed = true
+	}
 	if m.pollStatus() || m.clockText() != prevClock {
 		changed = true
 	}
@@ -231,6 +236,10 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Restart):
 		m.restart(m.focus)
+	case key.Matches(msg, k.Trace):
+		m.toggleTrace()
+	case key.Matches(msg, k.Step):
+		m.stepTrace()
 	default:
 		m.turnKnob(msg)
 	}

@@ -65,7 +65,8 @@ func (m *Model) render() string {
 	case m.picker.open:
 		body = m.viewPicker(w, bodyH)
 	default:
-		body = m.viewColumns(lay, bodyH)
+		paneH := m.traceHeight(bodyH)
+		body = m.viewColumns(lay, bodyH-paneH) + m.viewTrace(w, paneH)
 	}
 	parts := []string{header, fit(body, w, max(bodyH, 1))}
 	parts = append(parts, summaries...)

@@ -10,6 +10,7 @@ import (
 	"serverlab/bench"
 	"serverlab/bench/load"
 	"serverlab/bench/proc"
+	"serverlab/trace"
 )
 
 // supervisor keeps the servers, and a load on each, as the dashboard wants
@@ -35,6 +36,7 @@ type supervisor struct {
 	restarts []bool // Restart asked for, not yet done
 	statuses []Status
 	note     string
+	traces   []*liveTrace // each server's trace channel (tracelive.go)
 
 	// Owned by the reconciler goroutine.
 	ts        []*supervised
@@ -70,10 +72,11 @@ type supervised struct {
 }
 
 type startResult struct {
-	i    int
-	srv  *proc.Server
-	args []string
-	err  error
+	i     int
+	srv   *proc.Server
+	args  []string
+	trace *trace.Remote // the parent's end of its trace channel, or nil
+	err   error
 }
 
 const (
@@ -108,6 +111,7 @@ func startSupervisor(cfg LiveConfig, onFrame func(i int) func(load.Interval), w 
 	s.turnTimer.Stop() // armed only in one-at-a-time mode
 	for i, spec := range cfg.Targets {
 		s.ts = append(s.ts, &supervised{spec: spec})
+		s.traces = append(s.traces, &liveTrace{})
 		s.statuses[i] = Status{State: Starting}
 		if spec.Model == "" {
 			s.statuses[i] = Status{State: External, Addr: spec.Addr}
@@ -216,7 +220,7 @@ func (s *supervisor) reconcile() {
 		s.setNotice("")
 	}
 	for i, t := range s.ts {
-		s.reconcileLoad(i, t, mix, !w.paused && (!w.oneAtATime || i == s.turn))
+		s.reconcileLoad(i, t, s.traces[i].loadMix(mix), !w.paused && (!w.oneAtATime || i == s.turn))
 	}
 }
 
@@ -228,6 +232,7 @@ func (s *supervisor) reconcileServer(i int, t *supervised, scenarioArgs []string
 		if crashed, _, why := t.srv.Crashed(); crashed {
 			s.stopLoad(t)
 			t.srv, t.crashed = nil, why
+			s.traces[i].closeRemote()
 			s.setStatus(i, Status{State: Crashed, Detail: why})
 		} else if !slices.Equal(t.args, want) {
 			// slow-disk and back: the flags are the server's, so
@@ -235,6 +240,7 @@ func (s *supervisor) reconcileServer(i int, t *supervised, scenarioArgs []string
 			s.stopLoad(t)
 			t.srv.Stop(stopGrace)
 			t.srv = nil
+			s.traces[i].closeRemote()
 		}
 	}
 	if t.srv != nil || t.start || (t.crashed != "" && !restart) {
@@ -250,9 +256,13 @@ func (s *supervisor) reconcileServer(i int, t *supervised, scenarioArgs []string
 		Args:   want,
 		CPUs:   s.cfg.ServerCPUs,
 	}
+	remote := traceChannel(&spec)
 	go func() {
 		srv, err := proc.Start(s.ctx, spec)
-		s.results <- startResult{i: i, srv: srv, args: want, err: err}
+		for _, f := range spec.ExtraFiles {
+			f.Close() // the server has its own copy, or is not running
+		}
+		s.results <- startResult{i: i, srv: srv, args: want, trace: remote, err: err}
 	}()
 }
 
@@ -260,6 +270,9 @@ func (s *supervisor) reconcileServer(i int, t *supervised, scenarioArgs []string
 func (s *supervisor) started(r startResult) {
 	t := s.ts[r.i]
 	t.start = false
+	if (r.err != nil || s.ctx.Err() != nil) && r.trace != nil {
+		r.trace.Close()
+	}
 	if r.err != nil {
 		t.crashed = r.err.Error()
 		s.setStatus(r.i, Status{State: Crashed, Detail: t.crashed})
@@ -270,6 +283,9 @@ func (s *supervisor) started(r startResult) {
 		return
 	}
 	t.srv, t.args = r.srv, r.args
+	if r.trace != nil {
+		s.traces[r.i].started(r.trace)
+	}
 	go func() {
 		// A crash wakes the reconciler, which sees it in Crashed.
 		select {
@@ -412,4 +428,7 @@ func (s *supervisor) shutdown() {
 		}
 	}
 	wg.Wait()
+	for _, lt := range s.traces {
+		lt.closeRemote()
+	}
 }

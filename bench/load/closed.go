@@ -95,6 +95,7 @@ const (
 	kaDialling kaState = iota // connect(2) in progress: waiting to be writable
 	kaWaiting                 // request sent: reading the answer
 	kaThinking                // answer read: pausing before the next request
+	kaAnswered                // answer read: the next request goes out now, or the connection ends
 )
 
 // kaConn is one keep-alive connection of a closedLoop. It has no read
@@ -443,6 +444,10 @@ func (l *closedLoop) eof(ctx context.Context, c *kaConn) {
 // after the think time.
 func (l *closedLoop) complete(ctx context.Context, c *kaConn) {
 	end := time.Now()
+	// The answer is in: from here c has no request in flight, which drop
+	// must know when the server closes after answering (blocking's
+	// default), or it would take the request off the gauge twice.
+	c.state = kaAnswered
 	l.e.meter.inFlight.Add(-1)
 	// For a closed loop a request is due the moment it is sent.
 	l.e.meter.record(c.sent, c.sent, end, c.got)
@@ -503,7 +508,7 @@ func (l *closedLoop) drop(c *kaConn) {
 	case kaWaiting:
 		l.e.meter.inFlight.Add(-1)
 		l.e.meter.conns.Add(-1)
-	case kaThinking:
+	case kaThinking, kaAnswered:
 		l.e.meter.conns.Add(-1)
 	}
 	unix.Close(c.fd)

@@ -52,7 +52,15 @@ func TestClosedLoopAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := benchtest.NewServer(t, tc.respond)
-			s, _ := runLoad(t, Target{Addr: srv.Addr(), Path: "/"}, Mix{Clients: 2}, 400*time.Millisecond)
+			s, ivs := runLoad(t, Target{Addr: srv.Addr(), Path: "/"}, Mix{Clients: 2}, 400*time.Millisecond)
+			// Whatever the server does, two clients have at most two
+			// requests out and two connections open: a gauge outside
+			// 0..2 was counted up or down twice.
+			for _, iv := range ivs {
+				if iv.InFlight < 0 || iv.InFlight > 2 || iv.Conns < 0 || iv.Conns > 2 {
+					t.Fatalf("at %v: %d in flight on %d connections; want 0 to 2 of each", iv.Elapsed, iv.InFlight, iv.Conns)
+				}
+			}
 			if tc.kind == numKinds {
 				if s.Requests < 5 || s.Errors.Total() != 0 {
 					t.Fatalf("requests %d, errors %v; want several, none", s.Requests, s.Errors)

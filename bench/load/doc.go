@@ -42,7 +42,7 @@
 //	srv, err := proc.Start(ctx, proc.Spec{Model: "threaded"})
 //	l, err := load.Start(load.TargetOf(srv), load.Mix{Clients: 10}, load.Options{
 //		Interval:   250 * time.Millisecond,
-//		OnInterval: load.SendTo(ch), // never blocks; drops when ch is full
+//		OnInterval: onInterval, // from the sampler: must return quickly
 //	})
 //	m := l.Mix()
 //	m.Clients += 10               // keep-alive clients
@@ -51,8 +51,7 @@
 //	m.Idle = 1000                 // idle connections
 //	l.Set(m)                      // applied at once: clients added or stopped
 //	l.Pause(); l.Resume()
-//	l.Latest()                    // the last Interval, for a render tick
-//	l.Summary()                   // the run so far; l.ResetTotals() restarts it
+//	l.Summary()                   // the run so far
 //	l.Stop()                      // stops every client; returns the Summary
 //
 // Several targets at once are several Loads, one per target, each with its

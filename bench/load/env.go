@@ -75,6 +75,23 @@ func newBackoff() backoff.Doubling {
 	return backoff.Doubling{First: time.Millisecond, Max: time.Second}
 }
 
+// untimed makes one attempt of a client whose requests are not timed (a
+// slow sender, a slow reader): the request counts as in flight while it
+// runs, and a failure is counted, closes c (nobody knows where the next
+// answer would start) and pauses by b before the next attempt.
+func (e *env) untimed(ctx context.Context, c *conn, b *backoff.Doubling, attempt func() error) {
+	e.meter.inFlight.Add(1)
+	err := attempt()
+	e.meter.inFlight.Add(-1)
+	if err != nil {
+		e.fail(ctx, err)
+		c.Close()
+		sleep(ctx, b.Next())
+		return
+	}
+	b.Reset()
+}
+
 // sleep waits for d or until ctx is done, and reports whether the full
 // time passed.
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -50,6 +50,22 @@ func (e Errors) Total() int64 {
 	return n
 }
 
+// ErrorsFromMap is the inverse of Map, for reading a report back; a name
+// it does not know counts as "other".
+func ErrorsFromMap(m map[string]int64) Errors {
+	var e Errors
+	for name, v := range m {
+		k := ErrOther
+		for i, n := range kindNames {
+			if n == name {
+				k = ErrorKind(i)
+			}
+		}
+		e[k] += v
+	}
+	return e
+}
+
 // Map returns the counts by name, every kind present, for JSON.
 func (e Errors) Map() map[string]int64 {
 	m := make(map[string]int64, numKinds)

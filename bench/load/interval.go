@@ -101,31 +101,27 @@ func (t *Totals) clone() *Totals {
 func (t *Totals) add(w *window, iv *Interval) {
 	t.lat.Merge(w.lat)
 	t.raw.Merge(w.raw)
-	s := &t.s
+	one := Summary{
+		Requests: w.requests, Bytes: w.bytes, Errors: w.errors,
+		PeakConns: iv.Conns, PeakInFlight: iv.InFlight, PeakBacklog: iv.Backlog,
+	}
 	if !iv.Paused {
-		s.Active += iv.Length
+		one.Active = iv.Length
 	}
-	s.Requests += w.requests
-	s.Bytes += w.bytes
-	for k, v := range w.errors {
-		s.Errors[k] += v
-	}
-	s.PeakConns = max(s.PeakConns, iv.Conns)
-	s.PeakInFlight = max(s.PeakInFlight, iv.InFlight)
-	s.PeakBacklog = max(s.PeakBacklog, iv.Backlog)
 	if p := iv.Proc; p != nil {
-		s.PeakRSS = max(s.PeakRSS, p.RSS)
-		s.PeakThreads = max(s.PeakThreads, p.Threads)
-		s.PeakFDs = max(s.PeakFDs, p.FDs)
+		one.PeakRSS, one.PeakThreads, one.PeakFDs = p.RSS, p.Threads, p.FDs
 		if t.firstProc == nil {
 			t.firstProc = p
 		}
 		t.lastProc = p
-		s.CPU = p.CPU - t.firstProc.CPU
+		// CPU time is a running total in /proc: the run used what it
+		// grew by since the first sample.
+		t.s.CPU = p.CPU - t.firstProc.CPU
 	}
 	if sv := iv.Server; sv != nil {
-		s.PeakServerOpen = max(s.PeakServerOpen, sv.Open)
+		one.PeakServerOpen = sv.Open
 	}
+	t.s.include(one)
 }
 
 // Summary is the run (or runs) as one Summary, labelled name.
@@ -145,21 +141,27 @@ func (t *Totals) Summary(name string) Summary {
 func (t *Totals) Merge(o *Totals) {
 	t.lat.Merge(o.lat)
 	t.raw.Merge(o.raw)
-	a, b := &t.s, o.s
-	a.Active += b.Active
-	a.Requests += b.Requests
-	a.Bytes += b.Bytes
+	t.s.include(o.s)
+	t.s.CPU += o.s.CPU
+}
+
+// include adds b's counts to s and keeps the higher of each peak; the
+// latencies and rates are not additive, and Totals computes them from the
+// histograms.
+func (s *Summary) include(b Summary) {
+	s.Active += b.Active
+	s.Requests += b.Requests
+	s.Bytes += b.Bytes
 	for k, v := range b.Errors {
-		a.Errors[k] += v
+		s.Errors[k] += v
 	}
-	a.PeakConns = max(a.PeakConns, b.PeakConns)
-	a.PeakInFlight = max(a.PeakInFlight, b.PeakInFlight)
-	a.PeakBacklog = max(a.PeakBacklog, b.PeakBacklog)
-	a.PeakRSS = max(a.PeakRSS, b.PeakRSS)
-	a.PeakThreads = max(a.PeakThreads, b.PeakThreads)
-	a.PeakFDs = max(a.PeakFDs, b.PeakFDs)
-	a.PeakServerOpen = max(a.PeakServerOpen, b.PeakServerOpen)
-	a.CPU += b.CPU
+	s.PeakConns = max(s.PeakConns, b.PeakConns)
+	s.PeakInFlight = max(s.PeakInFlight, b.PeakInFlight)
+	s.PeakBacklog = max(s.PeakBacklog, b.PeakBacklog)
+	s.PeakRSS = max(s.PeakRSS, b.PeakRSS)
+	s.PeakThreads = max(s.PeakThreads, b.PeakThreads)
+	s.PeakFDs = max(s.PeakFDs, b.PeakFDs)
+	s.PeakServerOpen = max(s.PeakServerOpen, b.PeakServerOpen)
 }
 
 // String is a one-line digest, for progress lines and logs.

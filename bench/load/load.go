@@ -23,11 +23,11 @@ type Options struct {
 	OnInterval func(Interval)
 }
 
-// SendTo makes an Options.OnInterval that hands each interval to ch
+// sendTo makes an Options.OnInterval that hands each interval to ch
 // without ever blocking the sampler: when ch is full (its reader is busy
 // drawing, say), the interval is dropped, and the next comes soon after.
 // Summary still counts every request.
-func SendTo(ch chan<- Interval) func(Interval) {
+func sendTo(ch chan<- Interval) func(Interval) {
 	return func(iv Interval) {
 		select {
 		case ch <- iv:
@@ -118,9 +118,6 @@ func Start(t Target, m Mix, opt Options) (*Load, error) {
 	return l, nil
 }
 
-// Target is the target being loaded.
-func (l *Load) Target() Target { return l.target }
-
 // Started is when the load began: Interval.Elapsed counts from here.
 func (l *Load) Started() time.Time { return l.started }
 
@@ -205,14 +202,14 @@ func (l *Load) applyLocked(m Mix) {
 	l.open.set(ctx, e, openClient{path: m.Path, line: &l.line}, conns)
 }
 
-// Latest is the most recent interval, and false before the first.
-func (l *Load) Latest() (Interval, bool) {
+// last is the most recent interval, and false before the first.
+func (l *Load) last() (Interval, bool) {
 	l.sampled.Lock()
 	defer l.sampled.Unlock()
 	return l.latest, !l.latest.End.IsZero()
 }
 
-// Summary is the whole run so far (or since ResetTotals).
+// Summary is the whole run so far (or since resetTotals).
 func (l *Load) Summary() Summary {
 	l.sampled.Lock()
 	defer l.sampled.Unlock()
@@ -227,9 +224,9 @@ func (l *Load) Totals() *Totals {
 	return l.totals.clone()
 }
 
-// ResetTotals starts the run's totals (Summary) afresh, as the dashboard's
-// "reset charts" key does; the clients are not disturbed.
-func (l *Load) ResetTotals() {
+// resetTotals starts the run's totals (Summary) afresh; the clients are
+// not disturbed.
+func (l *Load) resetTotals() {
 	l.sampled.Lock()
 	defer l.sampled.Unlock()
 	l.totals = newTotals(l.totals.lastProc)
@@ -256,9 +253,6 @@ func (l *Load) Stop() Summary {
 	})
 	return l.stopped
 }
-
-// Done is closed once Stop has taken the last interval.
-func (l *Load) Done() <-chan struct{} { return l.done }
 
 // sample is the sampler goroutine: one Interval per tick until stopped,
 // and a final one for the part of an interval left at the end.

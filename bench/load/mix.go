@@ -9,7 +9,7 @@ import (
 )
 
 // Target is a server to load: an address, and optionally where to read its
-// own numbers. bench knows nothing of a server's code; this is all it needs.
+// own numbers. A load knows nothing of a server's code; this is all it needs.
 type Target struct {
 	// Name labels the target in reports: "threaded", or the URL.
 	Name string
@@ -86,6 +86,10 @@ type Mix struct {
 	Idle     int
 	IdlePath string
 }
+
+// Defaulted is m with every default filled in, as the load runs it: what
+// the lessons quote when they say "a byte every 10 ms".
+func (m Mix) Defaulted() Mix { return m.withDefaults(Target{}) }
 
 // withDefaults fills in the zero fields that have a default.
 func (m Mix) withDefaults(t Target) Mix {

@@ -39,29 +39,22 @@ func (cl slowloris) run(ctx context.Context, e *env) {
 	req := e.request(cl.path, true)
 	b := newBackoff()
 	for ctx.Err() == nil {
-		if !c.Open() {
-			if err := c.Dial(ctx, e.addr); err != nil {
-				e.fail(ctx, err)
-				sleep(ctx, b.Next())
-				continue
-			}
-		}
-		e.meter.inFlight.Add(1)
-		n, err := cl.dribble(ctx, e, c, req)
-		e.meter.inFlight.Add(-1)
-		if err != nil {
-			e.fail(ctx, err)
-			c.Close()
-			sleep(ctx, b.Next())
-			continue
-		}
-		e.meter.received(n)
-		b.Reset()
+		e.untimed(ctx, c, &b, func() error {
+			n, err := cl.dribble(ctx, e, c, req)
+			e.meter.received(n)
+			return err
+		})
 	}
 }
 
-// dribble sends req a byte at a time, then reads the whole answer.
+// dribble connects if need be, sends req a byte at a time, then reads the
+// whole answer, and returns the bytes received.
 func (cl slowloris) dribble(ctx context.Context, e *env, c *conn, req *request) (int64, error) {
+	if !c.Open() {
+		if err := c.Dial(ctx, e.addr); err != nil {
+			return 0, err
+		}
+	}
 	raw := req.Bytes()
 	for i := range raw {
 		if i > 0 && !sleep(ctx, cl.pace) {

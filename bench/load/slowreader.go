@@ -44,16 +44,7 @@ func (cl slowReader) run(ctx context.Context, e *env) {
 	req := e.request(cl.path, true)
 	b := newBackoff()
 	for ctx.Err() == nil {
-		e.meter.inFlight.Add(1)
-		err := cl.fetch(ctx, e, c, req, bite)
-		e.meter.inFlight.Add(-1)
-		if err != nil {
-			e.fail(ctx, err)
-			c.Close()
-			sleep(ctx, b.Next())
-			continue
-		}
-		b.Reset()
+		e.untimed(ctx, c, &b, func() error { return cl.fetch(ctx, e, c, req, bite) })
 	}
 }
 

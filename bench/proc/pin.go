@@ -68,11 +68,11 @@ func cpuSet(cpus []int) (unix.CPUSet, error) {
 	return set, nil
 }
 
-// PinPID pins every thread that process pid has now to cpus. Threads it
+// pinPID pins every thread that process pid has now to cpus. Threads it
 // creates later inherit the mask from their creator, so unless one is
 // being created at this very moment, the whole process stays pinned; two
 // passes catch a thread born during the first.
-func PinPID(pid int, cpus []int) error {
+func pinPID(pid int, cpus []int) error {
 	set, err := cpuSet(cpus)
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func PinSelf(cpus []int) (undo func(), err error) {
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		return nil, fmt.Errorf("sched_getaffinity: %w", err)
 	}
-	if err := PinPID(os.Getpid(), cpus); err != nil {
+	if err := pinPID(os.Getpid(), cpus); err != nil {
 		return nil, err
 	}
 	procs := runtime.GOMAXPROCS(len(cpus))
@@ -114,7 +114,7 @@ func PinSelf(cpus []int) (undo func(), err error) {
 				was = append(was, c)
 			}
 		}
-		PinPID(os.Getpid(), was)
+		pinPID(os.Getpid(), was)
 		runtime.GOMAXPROCS(procs)
 	}, nil
 }

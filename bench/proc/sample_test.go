@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestSampleProcSelf(t *testing.T) {
+func TestSampleOfSelf(t *testing.T) {
 	s, err := SampleOf(os.Getpid(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestSampleProcSelf(t *testing.T) {
 	}
 }
 
-func TestSampleProcTree(t *testing.T) {
+func TestSampleOfTree(t *testing.T) {
 	cmd := exec.Command("sleep", "10")
 	if err := cmd.Start(); err != nil {
 		t.Skip("no sleep command:", err)
@@ -53,7 +53,7 @@ func TestSampleProcTree(t *testing.T) {
 	}
 }
 
-func TestSampleProcGone(t *testing.T) {
+func TestSampleOfGone(t *testing.T) {
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skip("no true command:", err)

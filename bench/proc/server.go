@@ -21,18 +21,17 @@ import (
 	"serverlab/servers"
 )
 
-// Each server under test runs as its own process, so that its threads, its
-// memory, its CPU time and its file descriptors are its own in /proc, and
-// so that the load generator's goroutines and garbage collector never share
-// a runtime with it. bench starts the project's models by re-executing the
-// serverlab binary ("serverlab serve -model ..."), the way a shell would.
+// The project's models are started by re-executing the serverlab binary
+// ("serverlab serve -model ..."), the way a shell would: the caller (bench,
+// the dashboard) never links a model's code, and each child is a process of
+// its own (see doc.go for why that matters).
 
 // Spec says how to start one of the project's models.
 type Spec struct {
-	// Model is blocking, threaded or evloop.
+	// Model is one of model.Names (package serverlab/internal/model).
 	Model string
 	// Binary is the serverlab executable; default: this program itself
-	// (os.Executable), which is right when bench runs inside serverlab.
+	// (os.Executable), which is right when the caller is serverlab.
 	Binary string
 	// Addr to listen on; default "127.0.0.1:0", a free port.
 	Addr string
@@ -46,6 +45,10 @@ type Spec struct {
 	StartTimeout time.Duration
 	// Stderr, if set, gets a copy of the server's standard error.
 	Stderr io.Writer
+	// ExtraFiles are more descriptors for the child, after its control
+	// channel: ExtraFiles[i] is descriptor 4+i there (a trace channel,
+	// say, with "-trace-fd", "4" in Args).
+	ExtraFiles []*os.File
 }
 
 // Server is a running server process: one of the models started by
@@ -105,7 +108,7 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 	defer theirs.Close() // the child has its own copy once started
 
 	cmd := exec.Command(bin, args...)
-	cmd.ExtraFiles = []*os.File{theirs} // becomes control.ChildFD in the child
+	cmd.ExtraFiles = append([]*os.File{theirs}, spec.ExtraFiles...) // theirs becomes control.ChildFD in the child
 	s := &Server{name: spec.Model, cmd: cmd, ctrl: ctrl}
 	if err := s.start(ctx, spec.CPUs, spec.Stderr, spec.StartTimeout, nil); err != nil {
 		ctrl.Close()
@@ -194,10 +197,10 @@ func (s *Server) start(ctx context.Context, cpus []int, stderr io.Writer, timeou
 				}
 			}
 		case <-s.done:
-			return fmt.Errorf("exited before listening (%v): %s", s.exitErr, s.LastStderr())
+			return fmt.Errorf("exited before listening (%v): %s", s.exitErr, s.lastStderr())
 		case <-deadline.C:
 			s.kill()
-			return fmt.Errorf("not listening after %v: %s", timeout, s.LastStderr())
+			return fmt.Errorf("not listening after %v: %s", timeout, s.lastStderr())
 		case <-ctx.Done():
 			s.kill()
 			return ctx.Err()
@@ -239,9 +242,6 @@ func (s *Server) Name() string { return s.name }
 // Addr is where the server listens, "127.0.0.1:PORT".
 func (s *Server) Addr() string { return s.addr }
 
-// URL is "http://" + Addr.
-func (s *Server) URL() string { return "http://" + s.addr }
-
 // PID is the server's process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
@@ -279,14 +279,14 @@ func (s *Server) Crashed() (bool, time.Time, string) {
 	if s.exitErr == nil {
 		msg = "exited with status 0"
 	}
-	if tail := s.StderrTail(); len(tail) > 0 {
+	if tail := s.stderrTail(); len(tail) > 0 {
 		msg += ": " + tail[len(tail)-1]
 	}
 	return true, s.exitAt, msg
 }
 
-// LastStderr is the server's last line on standard error, if any.
-func (s *Server) LastStderr() string {
+// lastStderr is the server's last line on standard error, if any.
+func (s *Server) lastStderr() string {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	if len(s.errTail) == 0 {
@@ -295,8 +295,8 @@ func (s *Server) LastStderr() string {
 	return s.errTail[len(s.errTail)-1]
 }
 
-// StderrTail is the server's last lines (up to 20) on standard error.
-func (s *Server) StderrTail() []string {
+// stderrTail is the server's last lines (up to 20) on standard error.
+func (s *Server) stderrTail() []string {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return append([]string(nil), s.errTail...)

@@ -1,16 +1,20 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"serverlab/bench/load"
 )
@@ -19,6 +23,12 @@ import (
 // at any size. Latency is drawn on a log scale: a p50 of 40 µs and a max of
 // 2 s belong on the same figure, and on a linear axis the first would be a
 // flat line at zero.
+//
+// A figure is read to compare, so each scenario's figures are drawn to be
+// compared: every latency figure of a report has the same y-axis, every
+// time axis the same range and ticks, and each series differs from the
+// others in colour, dash and marker (style.go), so that a reader who
+// cannot tell orange from red, or a page printed in grey, loses nothing.
 
 // WritePlots writes the report's figures into dir (made if missing) and
 // returns their paths:
@@ -27,39 +37,85 @@ import (
 //	throughput.svg      requests/s over time, all targets
 //	rss-conns.svg       server memory against connections open, all targets
 func (r *Report) WritePlots(dir string) ([]string, error) {
+	figs, names, err := r.Figures()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plots: %w", err)
 	}
 	var paths []string
-	save := func(p *plot.Plot, name string) error {
+	for _, name := range names {
 		path := filepath.Join(dir, name)
-		if err := p.Save(16*vg.Centimeter, 9*vg.Centimeter, path); err != nil {
-			return fmt.Errorf("plot %s: %w", path, err)
+		if err := os.WriteFile(path, figs[name], 0o644); err != nil {
+			return paths, fmt.Errorf("plot: %w", err)
 		}
 		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// Figures renders the report's figures as SVG in memory, by file name, and
+// lists the names in the order WritePlots writes them. The same report
+// always gives the same bytes, so figures made again from saved data can
+// be compared with the committed ones.
+func (r *Report) Figures() (map[string][]byte, []string, error) {
+	figs := map[string][]byte{}
+	var names []string
+	add := func(p *plot.Plot, name string) error {
+		b, err := render(p)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", name, err)
+		}
+		figs[name] = b
+		names = append(names, name)
 		return nil
 	}
+	lo, hi := r.latencyRange()
 	for _, t := range r.Targets {
-		p, err := r.latencyPlot(t)
-		if err != nil {
-			return paths, err
-		}
-		if err := save(p, "latency-"+fileName(t.Name)+".svg"); err != nil {
-			return paths, err
+		if err := add(r.latencyPlot(t, lo, hi), "latency-"+fileName(t.Name)+".svg"); err != nil {
+			return nil, nil, err
 		}
 	}
-	p, err := r.throughputPlot()
-	if err != nil {
-		return paths, err
+	if err := add(r.throughputPlot(), "throughput.svg"); err != nil {
+		return nil, nil, err
 	}
-	if err := save(p, "throughput.svg"); err != nil {
-		return paths, err
+	if err := add(r.memoryPlot(), "rss-conns.svg"); err != nil {
+		return nil, nil, err
 	}
-	p, err = r.memoryPlot()
-	if err != nil {
-		return paths, err
+	return figs, names, nil
+}
+
+// The size of every figure.
+const (
+	figWidth  = 16 * vg.Centimeter
+	figHeight = 9 * vg.Centimeter
+)
+
+// render draws p as SVG with its legend beside the data, on the right,
+// rather than over it: six percentiles' worth of legend inside the axes
+// would cover the lines it names.
+func render(p *plot.Plot) ([]byte, error) {
+	legend := p.Legend
+	p.Legend = plot.NewLegend() // p draws no legend of its own
+	legend.TextStyle.Font.Size = vg.Points(9)
+	legend.ThumbnailWidth = vg.Points(22)
+	c := vgsvg.New(figWidth, figHeight)
+	dc := draw.New(c)
+	var lw vg.Length
+	if legend.Rectangle(dc).Size().X > 0 {
+		lw = legend.Rectangle(dc).Size().X + vg.Points(10)
 	}
-	return paths, save(p, "rss-conns.svg")
+	p.Draw(draw.Crop(dc, 0, -lw, 0, 0))
+	legend.Top, legend.Left = true, true
+	// Below the title, so the first entry lines up with the top of the
+	// data.
+	legend.Draw(draw.Crop(dc, figWidth-lw+vg.Points(6), 0, 0, -vg.Points(30)))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // unsafeName matches runs of characters that have no place in a file name
@@ -74,17 +130,27 @@ func (r *Report) when(round int, iv load.Interval) float64 {
 	return (time.Duration(round-1)*r.Duration + iv.Elapsed).Seconds()
 }
 
-func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName())
+// span is the length of the time axis: every round of one target.
+func (r *Report) span() float64 {
+	return (time.Duration(max(r.Rounds, 1)) * r.Duration).Seconds()
+}
+
+// timeAxis gives p the report's time axis: from 0 to the end of the last
+// round, with the same ticks on every figure of the report.
+func (r *Report) timeAxis(p *plot.Plot) {
 	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "latency (ms, log scale)"
-	p.Legend.Top = true
-	p.Legend.Left = true
-	lines := []struct {
-		name string
-		get  func(load.Interval) time.Duration
-	}{
+	p.X.Min, p.X.Max = 0, r.span()
+	p.X.Tick.Marker = timeTicks{}
+}
+
+// percentile is one line of a latency figure.
+type percentile struct {
+	name string
+	get  func(load.Interval) time.Duration
+}
+
+func (r *Report) percentiles() []percentile {
+	ps := []percentile{
 		{"p50", func(iv load.Interval) time.Duration { return iv.Latency.P50 }},
 		{"p90", func(iv load.Interval) time.Duration { return iv.Latency.P90 }},
 		{"p99", func(iv load.Interval) time.Duration { return iv.Latency.P99 }},
@@ -92,50 +158,96 @@ func (r *Report) latencyPlot(t *Result) (*plot.Plot, error) {
 		{"max", func(iv load.Interval) time.Duration { return iv.Latency.Max }},
 	}
 	if r.OpenLoop {
-		lines = append(lines, struct {
-			name string
-			get  func(load.Interval) time.Duration
-		}{"p99 uncorrected", func(iv load.Interval) time.Duration { return iv.Uncorrected.P99 }})
+		ps = append(ps, percentile{"p99 uncorrected", func(iv load.Interval) time.Duration { return iv.Uncorrected.P99 }})
 	}
+	return ps
+}
+
+// latencyPoints is one percentile of one target over time, in ms. An
+// interval with no answers has no latency; leaving it out is honest, and
+// zero has no logarithm anyway.
+func (r *Report) latencyPoints(t *Result, pc percentile) plotter.XYs {
+	var xys plotter.XYs
+	for _, run := range t.Runs {
+		for _, iv := range run.Intervals {
+			if d := pc.get(iv); d > 0 {
+				xys = append(xys, plotter.XY{X: r.when(run.Round, iv), Y: float64(d) / float64(time.Millisecond)})
+			}
+		}
+	}
+	return xys
+}
+
+// latencyRange is the y-axis every latency figure of the report shares,
+// in ms: from the decade below the lowest point to a little above the
+// highest. Shared, so that two figures that look alike are
+// alike.
+func (r *Report) latencyRange() (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, t := range r.Targets {
+		for _, pc := range r.percentiles() {
+			for _, xy := range r.latencyPoints(t, pc) {
+				lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return 0.01, 1000 // nothing answered anywhere: 10 µs to 1 s
+	}
+	// The lowest decade is on the axis (and labelled); the top leaves a
+	// little room above the highest point, for the event labels.
+	lo = math.Pow(10, math.Floor(math.Log10(lo)))
+	hi *= 2.5
+	return lo, hi
+}
+
+func (r *Report) latencyPlot(t *Result, lo, hi float64) *plot.Plot {
+	p := newPlot(fmt.Sprintf("%s — latency (%s)", t.Name, r.scenarioName()), "time (s)", "latency (log scale)")
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = decadeTicks{}
+	p.Y.Min, p.Y.Max = lo, hi
 	points := 0
-	for i, ln := range lines {
+	for i, pc := range r.percentiles() {
+		xys := r.latencyPoints(t, pc)
+		addSeries(p, pc.name, xys, percentileStyle(i, pc.name))
+		points += len(xys)
+	}
+	r.markEvents(p, lo, hi)
+	if points == 0 {
+		// Not one answer (a blocking server under c10k, or one that
+		// crashed at once): say so where the lines would be, rather
+		// than draw an empty axis that looks like a broken figure.
+		msg := "no request was answered"
+		if n := t.Summary.Errors.Total(); n > 0 {
+			msg += fmt.Sprintf(" (%s failed: %s)", withSeparators(float64(n), 0), t.Summary.Errors)
+		}
+		say(p, r.span()/2, math.Sqrt(lo*hi), msg)
+	}
+	// Adding a plotter widens the axes to its data; the shared ranges
+	// are set last, so that they win.
+	r.timeAxis(p)
+	p.Y.Min, p.Y.Max = lo, hi
+	return p
+}
+
+func (r *Report) throughputPlot() *plot.Plot {
+	p := newPlot(fmt.Sprintf("throughput (%s)", r.scenarioName()), "time (s)", "requests/s")
+	p.Y.Tick.Marker = countTicks{}
+	top := 0.0
+	if r.OpenLoop && len(r.Targets) > 0 {
+		// The open loop's schedule is the same for every target: the
+		// rate offered, which a server that keeps up follows.
 		var xys plotter.XYs
-		for _, run := range t.Runs {
+		for _, run := range r.Targets[0].Runs {
 			for _, iv := range run.Intervals {
-				// An interval with no answers has no latency; leaving
-				// it out is honest, and zero has no log anyway.
-				if d := ln.get(iv); d > 0 {
-					xys = append(xys, plotter.XY{X: r.when(run.Round, iv), Y: float64(d) / float64(time.Millisecond)})
+				if iv.TargetRate > 0 {
+					xys = append(xys, plotter.XY{X: r.when(run.Round, iv), Y: iv.TargetRate})
+					top = max(top, iv.TargetRate)
 				}
 			}
 		}
-		if err := addLine(p, ln.name, xys, i); err != nil {
-			return nil, err
-		}
-		points += len(xys)
+		addSeries(p, "offered (open loop)", xys, offeredStyle)
 	}
-	if points == 0 {
-		// Not one answer (a server that served nobody, or crashed at
-		// once): an empty figure that says so, rather than no figure.
-		p.Title.Text += ": no answers"
-		p.Y.Label.Text = "latency (ms)"
-		p.Y.Min, p.Y.Max = 0, 1
-		return p, nil
-	}
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	// A decade of headroom on the log axis keeps the legend off the lines.
-	p.Y.Max *= 10
-	return p, nil
-}
-
-func (r *Report) throughputPlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("throughput (%s)", r.scenarioName())
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "requests/s"
-	p.Legend.Top = true
-	p.Legend.Left = true
 	for i, t := range r.Targets {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
@@ -146,27 +258,28 @@ func (r *Report) throughputPlot() (*plot.Plot, error) {
 					continue
 				}
 				xys = append(xys, plotter.XY{X: r.when(run.Round, iv), Y: iv.RPS})
+				top = max(top, iv.RPS)
 			}
 		}
-		if err := addLine(p, t.Name, xys, i); err != nil {
-			return nil, err
-		}
+		addSeries(p, t.Name, xys, targetStyle(i, len(r.Targets)))
 	}
-	p.Y.Min = 0
-	p.Y.Max *= 1.3 // room for the legend
-	return p, nil
+	if top == 0 {
+		top = 1
+	}
+	r.markEvents(p, 0, top*1.08)
+	r.timeAxis(p)
+	p.Y.Min, p.Y.Max = 0, top*1.08
+	return p
 }
 
 // memoryPlot draws each server's RSS against its open connections: the
 // slope is what one more connection costs. The server's own count of open
 // connections is used when it has a stats channel, the client's otherwise.
-func (r *Report) memoryPlot() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("server memory against connections (%s)", r.scenarioName())
-	p.X.Label.Text = "connections open"
-	p.Y.Label.Text = "RSS (MiB)"
-	p.Legend.Top = true
-	p.Legend.Left = true
+func (r *Report) memoryPlot() *plot.Plot {
+	p := newPlot(fmt.Sprintf("server memory against connections (%s)", r.scenarioName()), "connections open", "RSS (MiB)")
+	p.X.Tick.Marker = countTicks{}
+	p.Y.Tick.Marker = countTicks{}
+	maxX, maxY := 0.0, 0.0
 	for i, t := range r.Targets {
 		var xys plotter.XYs
 		for _, run := range t.Runs {
@@ -179,38 +292,51 @@ func (r *Report) memoryPlot() (*plot.Plot, error) {
 					conns = float64(iv.Server.Open)
 				}
 				xys = append(xys, plotter.XY{X: conns, Y: float64(iv.Proc.RSS) / (1 << 20)})
+				maxX, maxY = max(maxX, conns), max(maxY, float64(iv.Proc.RSS)/(1<<20))
 			}
 		}
-		if len(xys) == 0 {
-			continue
-		}
-		s, err := plotter.NewScatter(xys)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Color = plotutil.Color(i)
-		s.GlyphStyle.Shape = plotutil.Shape(i)
-		p.Add(s)
-		p.Legend.Add(t.Name, s)
+		st := targetStyle(i, len(r.Targets))
+		st.line = false // a cloud of samples, not a path
+		addSeries(p, t.Name, xys, st)
 	}
-	p.X.Min, p.Y.Min = 0, 0
-	p.Y.Max *= 1.3 // room for the legend
-	return p, nil
+	xMax, yMax := max(maxX*1.05, 1), max(maxY*1.1, 1)
+	if maxY == 0 {
+		say(p, xMax/2, yMax/2, "no memory samples (no server process to read)")
+	}
+	p.X.Min, p.Y.Min, p.X.Max, p.Y.Max = 0, 0, xMax, yMax
+	return p
 }
 
-func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
-	if len(xys) == 0 {
-		return nil
+// newPlot is a figure with its title, its axis labels and a grid; its
+// legend is drawn beside it (see render).
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// markEvents draws each event as a dashed vertical line, once per round,
+// labelled at the top, between y values lo and hi.
+func (r *Report) markEvents(p *plot.Plot, lo, hi float64) {
+	evs := append([]Event(nil), r.Events...)
+	sort.Slice(evs, func(i, j int) bool { return evs[i].At < evs[j].At })
+	for _, e := range evs {
+		for round := 1; round <= max(r.Rounds, 1); round++ {
+			x := (time.Duration(round-1)*r.Duration + e.At).Seconds()
+			l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+			if err != nil {
+				continue
+			}
+			l.LineStyle = eventLine
+			p.Add(l)
+			if round == 1 {
+				labelAt(p, x, hi, " "+e.Label)
+			}
+		}
 	}
-	l, err := plotter.NewLine(xys)
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", name, err)
-	}
-	l.Color = plotutil.Color(i)
-	l.Width = vg.Points(1.2)
-	p.Add(l)
-	p.Legend.Add(name, l)
-	return nil
 }
 
 func (r *Report) scenarioName() string {

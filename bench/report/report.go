@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"serverlab/bench/load"
+	"serverlab/bench/proc"
 	"serverlab/servers"
 )
 
@@ -31,6 +32,16 @@ type Report struct {
 	ServerCPUs []int // nil: not pinned
 	LoadCPUs   []int
 	Targets    []*Result
+	// Events are the moments of a run worth marking on a time axis (the
+	// slow client arriving), from the start of each run.
+	Events []Event
+}
+
+// An Event is a moment in every run of a report: the figures mark it on
+// their time axis, so "after the slowloris arrives" can be seen.
+type Event struct {
+	At    time.Duration
+	Label string
 }
 
 // Result is everything measured on one target.
@@ -78,7 +89,10 @@ type Run struct {
 
 type jsonReport struct {
 	Scenario   string       `json:"scenario"`
+	Title      string       `json:"title"`
 	About      string       `json:"about"`
+	OpenLoop   bool         `json:"open_loop"`
+	Events     []jsonEvent  `json:"events"`
 	DurationMs int64        `json:"duration_ms"`
 	IntervalMs int64        `json:"interval_ms"`
 	Rounds     int          `json:"rounds"`
@@ -86,6 +100,11 @@ type jsonReport struct {
 	ServerCPUs []int        `json:"server_cpus"`
 	LoadCPUs   []int        `json:"load_cpus"`
 	Targets    []jsonTarget `json:"targets"`
+}
+
+type jsonEvent struct {
+	AtMs  int64  `json:"at_ms"`
+	Label string `json:"label"`
 }
 
 type jsonLatency struct {
@@ -154,11 +173,14 @@ type jsonIv struct {
 // WriteJSON writes the report as one JSON object (schema in doc.go).
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{
-		Scenario: r.Scenario, About: r.About,
+		Scenario: r.Scenario, Title: r.Title, About: r.About, OpenLoop: r.OpenLoop, Events: []jsonEvent{},
 		DurationMs: r.Duration.Milliseconds(), IntervalMs: r.Interval.Milliseconds(),
 		Rounds: r.Rounds, Started: r.Started,
 		ServerCPUs: nonNil(r.ServerCPUs), LoadCPUs: nonNil(r.LoadCPUs),
 		Targets: []jsonTarget{},
+	}
+	for _, e := range r.Events {
+		out.Events = append(out.Events, jsonEvent{e.At.Milliseconds(), e.Label})
 	}
 	for _, t := range r.Targets {
 		s := t.Summary
@@ -203,6 +225,79 @@ func jsonInterval(round int, iv load.Interval) jsonIv {
 		j.RSS, j.Threads, j.FDs = p.RSS, p.Threads, p.FDs
 	}
 	return j
+}
+
+// ReadJSON reads back a report WriteJSON wrote, so that its tables and
+// figures can be made again from the data alone (make docs does, from
+// docs/results). What JSON does not keep (the histograms, a sample's
+// time) is not needed for either.
+func ReadJSON(rd io.Reader) (*Report, error) {
+	var in jsonReport
+	if err := json.NewDecoder(rd).Decode(&in); err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+	r := &Report{
+		Scenario: in.Scenario, Title: in.Title, About: in.About, OpenLoop: in.OpenLoop,
+		Duration: ms(in.DurationMs), Interval: ms(in.IntervalMs), Rounds: in.Rounds, Started: in.Started,
+		ServerCPUs: in.ServerCPUs, LoadCPUs: in.LoadCPUs,
+	}
+	if len(r.ServerCPUs) == 0 {
+		r.ServerCPUs, r.LoadCPUs = nil, nil
+	}
+	for _, e := range in.Events {
+		r.Events = append(r.Events, Event{ms(e.AtMs), e.Label})
+	}
+	for _, jt := range in.Targets {
+		t := &Result{Name: jt.Target, Kind: jt.Kind, URL: jt.URL, Crashed: jt.Crashed}
+		t.Summary = load.Summary{
+			Target: jt.Target, Requests: jt.Requests, RPS: jt.RPS, BytesPerSec: jt.BytesPerSec,
+			Latency: fromJSONLat(jt.jsonLatency), Uncorrected: fromJSONLat(jt.Uncorrected),
+			Errors:    load.ErrorsFromMap(jt.ErrorsByKind),
+			PeakConns: jt.PeakConns, PeakInFlight: jt.PeakInFlight, PeakBacklog: jt.PeakBacklog,
+			PeakRSS: jt.PeakRSS, PeakThreads: jt.PeakThreads, PeakFDs: jt.PeakFDs, PeakServerOpen: jt.PeakServerOpen,
+			CPU: ms(jt.ServerCPUMs),
+		}
+		for _, iv := range jt.Intervals {
+			if len(t.Runs) == 0 || t.Runs[len(t.Runs)-1].Round != iv.Round {
+				t.Runs = append(t.Runs, Run{Round: iv.Round})
+			}
+			run := &t.Runs[len(t.Runs)-1]
+			run.Intervals = append(run.Intervals, fromJSONInterval(jt.Target, iv))
+		}
+		if jt.Crashed && jt.CrashRound > 0 {
+			for i := range t.Runs {
+				if t.Runs[i].Round == jt.CrashRound {
+					t.Runs[i].CrashedAt, t.Runs[i].CrashMsg = ms(jt.CrashAtMs), jt.CrashMsg
+				}
+			}
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	return r, nil
+}
+
+func fromJSONLat(l jsonLatency) load.Latency {
+	us := func(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+	return load.Latency{P50: us(l.P50), P90: us(l.P90), P99: us(l.P99), P999: us(l.P999), Max: us(l.Max)}
+}
+
+func fromJSONInterval(target string, j jsonIv) load.Interval {
+	iv := load.Interval{
+		Target: target, Elapsed: time.Duration(j.TMs) * time.Millisecond,
+		Length:   time.Duration(j.LenMs * float64(time.Millisecond)),
+		Requests: j.Requests, RPS: j.RPS, BytesPerSec: j.BytesPerSec,
+		Latency: fromJSONLat(j.jsonLatency), Uncorrected: fromJSONLat(j.Uncorrected),
+		Errors:   load.ErrorsFromMap(j.ErrorsByKind),
+		InFlight: j.InFlight, Conns: j.Conns, Backlog: j.Backlog, TargetRate: j.TargetRPS,
+		CPUPercent: j.CPUPercent, Server: j.Server,
+	}
+	// A sample with no memory reading was no sample: /proc could not
+	// be read (a URL target with no PID).
+	if j.RSS > 0 || j.Threads > 0 {
+		iv.Proc = &proc.Sample{RSS: j.RSS, Threads: j.Threads, FDs: j.FDs}
+	}
+	return iv
 }
 
 func nonNil(s []int) []int {
@@ -287,7 +382,7 @@ func (r *Report) table() (header []string, rows [][]string, notes []string) {
 	if open {
 		header = append(header, "p99 uncorr.")
 	}
-	header = append(header, "errors", "peak RSS", "×", "threads", "conns")
+	header = append(header, "errors", "peak RSS", "×", "threads", "conns", "CPU/req")
 	base := r.first()
 	for _, t := range r.Targets {
 		s := t.Summary
@@ -297,7 +392,8 @@ func (r *Report) table() (header []string, rows [][]string, notes []string) {
 			row = append(row, FormatDuration(s.Uncorrected.P99))
 		}
 		row = append(row, strconv.FormatInt(s.Errors.Total(), 10), fmtBytes(s.PeakRSS),
-			fmtRatio(float64(s.PeakRSS), float64(base.PeakRSS)), fmtInt(int64(s.PeakThreads)), fmtInt(s.PeakConns))
+			fmtRatio(float64(s.PeakRSS), float64(base.PeakRSS)), fmtInt(int64(s.PeakThreads)), fmtInt(s.PeakConns),
+			cpuPerRequest(s))
 		rows = append(rows, row)
 		if s.Errors.Total() > 0 {
 			notes = append(notes, fmt.Sprintf("%s errors: %s", t.Name, s.Errors))
@@ -318,7 +414,17 @@ func (r *Report) table() (header []string, rows [][]string, notes []string) {
 	if open {
 		notes = append(notes, "Latency is from when each request was due (open loop); \"uncorr.\" is from when it was sent.")
 	}
+	notes = append(notes, "CPU/req is the server's CPU time (user and system, from /proc) over the requests it answered.")
 	return header, rows, notes
+}
+
+// cpuPerRequest is the server's CPU time over the requests answered: what
+// one request cost it, whatever else the machine was doing.
+func cpuPerRequest(s load.Summary) string {
+	if s.Requests == 0 || s.CPU <= 0 {
+		return "-"
+	}
+	return FormatDuration(s.CPU / time.Duration(s.Requests))
 }
 
 // title is the line above the table.
@@ -362,14 +468,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	writeNotes(&b, notes)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeNotes ends a table with its notes, after a blank line.
+func writeNotes(b *strings.Builder, notes []string) {
 	if len(notes) > 0 {
 		b.WriteString("\n")
 	}
 	for _, n := range notes {
 		b.WriteString(n + "\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // WriteMarkdown writes the comparison as a markdown table, for docs.
@@ -389,12 +500,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, row := range rows {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	if len(notes) > 0 {
-		b.WriteString("\n")
-	}
-	for _, n := range notes {
-		b.WriteString(n + "\n")
-	}
+	writeNotes(&b, notes)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

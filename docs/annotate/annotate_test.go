@@ -46,11 +46,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// copySource copies go.mod and the .go files of dirs from root to dst.
+// copySource copies go.mod, the lessons (the index lists them) and the
+// .go files of dirs from root to dst.
 func copySource(root, dst string, dirs []string) error {
 	names := []string{"go.mod"}
+	lessons, err := filepath.Glob(filepath.Join(root, "docs", "lessons", "*.md"))
+	if err != nil {
+		return err
+	}
+	for _, f := range lessons {
+		r, err := filepath.Rel(root, f)
+		if err != nil {
+			return err
+		}
+		names = append(names, r)
+	}
 	for _, d := range dirs {
-		found, err := filepath.Glob(filepath.Join(root, d, "*.go"))
+		pattern := filepath.Join(root, d, "*.go")
+		if strings.HasSuffix(d, ".go") {
+			// One file of a package, and the doc.go its index entry
+			// is introduced by.
+			pattern = filepath.Join(root, d)
+			names = append(names, filepath.Join(filepath.Dir(d), "doc.go"))
+		}
+		found, err := filepath.Glob(pattern)
 		if err != nil {
 			return err
 		}
@@ -282,7 +301,7 @@ func sourceOf(page string) (string, bool) {
 func TestPageContent(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "go.mod", "module example.org/lab\n\ngo 1.26\n")
-	writeFile(t, root, "core/core.go", `// Package core is the core.
+	writeFile(t, root, "core/core.go", strings.ReplaceAll(`// Package core is the core.
 //
 // More about it.
 package core
@@ -295,7 +314,14 @@ func (s *Session) Next() bool { return false }
 
 // Limit caps it.
 const Limit = 10
-`)
+
+// advance moves it on; §Next§ reads, §advance()§ moves, §Session.open§ is
+// a field and [§Limit§](#L13) is linked already:
+//
+//	§Next§ in a code block stays as it is
+func (s *Session) advance() {}
+`, "§", "`"))
+	writeFile(t, root, "docs/lessons/01-first.md", "# 01 · first: a lesson\n\nText.\n")
 	writeFile(t, root, "model/model.go", `package model
 
 import (
@@ -327,6 +353,10 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 		`<span class="src-anchor" id="L5">`,
 		`<a href="../index.html#pkg-core">core</a>`,
 		`<a rel="next" href="../model/model.go.html">`,
+		"<a href=\"#L10\"><code>Next</code></a> reads, <a href=\"#L19\"><code>advance()</code></a> moves",
+		"<code>Session.open</code> is",
+		"<a href=\"#L13\"><code>Limit</code></a> is linked already",
+		"`Next` in a code block",
 	} {
 		if !strings.Contains(core, want) {
 			t.Errorf("core page lacks %s", want)
@@ -347,6 +377,7 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 		`<section class="pkg" id="pkg-core">`,
 		`<p>Package core is the core.</p>`,
 		`<a href="model/model.go.html">model.go</a> <span class="count">10 lines</span>`,
+		`<li><a href="../lessons/01-first.md">01 · first: a lesson</a></li>`,
 	} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index lacks %s", want)
@@ -354,6 +385,23 @@ func Serve(c net.Conn) string { return "<a href=\"x\">" }
 	}
 	if strings.Contains(index, "More about it") {
 		t.Error("index shows more than the package doc's first paragraph")
+	}
+
+	// One file of a package: its page, the package's doc in the index,
+	// and no link to a file that has no page.
+	writeFile(t, root, "core/extra.go", "package core\n\n// Extra is elsewhere; see [Session].\nfunc Extra() {}\n")
+	site, err = build(root, []string{"core/extra.go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sortedKeys(site); fmt.Sprint(got) != "[core/extra.go.html index.html style.css]" {
+		t.Errorf("one file of core: pages %v", got)
+	}
+	if !strings.Contains(string(site["index.html"]), "<p>Package core is the core.</p>") {
+		t.Error("one file of core: the index lacks the package's doc")
+	}
+	if strings.Contains(string(site["core/extra.go.html"]), "core.go.html") {
+		t.Error("one file of core: a link leads to core.go, which has no page")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ type pkg struct {
 	// "Request.Path") so that a doc comment's [Session.Head] can become a
 	// link to the line that declares it.
 	decls map[string]pos
+	// methods are the decls that are methods ("conn.advance"), told
+	// from struct fields, which share their Type.Name form; funcs are
+	// the methods and the functions.
+	methods, funcs map[string]bool
 }
 
 // A file is one Go source file of a package.
@@ -44,7 +49,12 @@ type pos struct {
 // Only the source text is needed. go/parser is used for names and the
 // package doc, and when a file does not parse, its partial syntax tree is
 // used as far as it goes: a page is still made from the text.
-func loadPkg(root, dir string) (*pkg, error) {
+//
+// only, when not empty, names the files to show: a student reads the load
+// generator's two clients, not all of it. The package doc is still read
+// from whichever file has it, but only the files shown give names to link
+// to, since a link must lead to a page.
+func loadPkg(root, dir string, only ...string) (*pkg, error) {
 	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -52,7 +62,7 @@ func loadPkg(root, dir string) (*pkg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read package %s: %w", dir, err)
 	}
-	p := &pkg{dir: dir, name: filepath.Base(dir), decls: map[string]pos{}}
+	p := &pkg{dir: dir, name: filepath.Base(dir), decls: map[string]pos{}, methods: map[string]bool{}, funcs: map[string]bool{}}
 	var docFile string
 	fset := token.NewFileSet()
 	for _, e := range entries { // os.ReadDir sorts by name
@@ -60,13 +70,16 @@ func loadPkg(root, dir string) (*pkg, error) {
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
 		}
+		shown := len(only) == 0 || slices.Contains(only, name)
 		path := filepath.Join(root, filepath.FromSlash(dir), name)
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		f := &file{name: name, src: src, imports: map[string]string{}}
-		p.files = append(p.files, f)
+		if shown {
+			p.files = append(p.files, f)
+		}
 
 		syn, _ := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 		if syn == nil {
@@ -81,8 +94,10 @@ func loadPkg(root, dir string) (*pkg, error) {
 		if syn.Doc != nil && (p.synopsis == "" || name == "doc.go" && docFile != "doc.go") {
 			p.synopsis, docFile = firstParagraph(syn.Doc.Text()), name
 		}
-		collectImports(f, syn)
-		collectDecls(p.decls, fset, name, syn)
+		if shown {
+			collectImports(f, syn)
+			collectDecls(p, fset, name, syn)
+		}
 	}
 	if len(p.files) == 0 {
 		return nil, nil
@@ -123,10 +138,10 @@ func collectImports(f *file, a *ast.File) {
 
 // collectDecls records where each package-level name, method and struct
 // field is declared, under the names Go doc links use for them.
-func collectDecls(decls map[string]pos, fset *token.FileSet, name string, a *ast.File) {
+func collectDecls(pk *pkg, fset *token.FileSet, name string, a *ast.File) {
 	add := func(key string, p token.Pos) {
-		if _, dup := decls[key]; !dup && p.IsValid() {
-			decls[key] = pos{name, fset.Position(p).Line}
+		if _, dup := pk.decls[key]; !dup && p.IsValid() {
+			pk.decls[key] = pos{name, fset.Position(p).Line}
 		}
 	}
 	for _, d := range a.Decls {
@@ -134,10 +149,13 @@ func collectDecls(decls map[string]pos, fset *token.FileSet, name string, a *ast
 		case *ast.FuncDecl:
 			if d.Recv == nil || len(d.Recv.List) == 0 {
 				add(d.Name.Name, d.Pos())
+				pk.funcs[d.Name.Name] = true
 				continue
 			}
 			if recv := recvName(d.Recv.List[0].Type); recv != "" {
 				add(recv+"."+d.Name.Name, d.Pos())
+				pk.methods[recv+"."+d.Name.Name] = true
+				pk.funcs[recv+"."+d.Name.Name] = true
 			}
 		case *ast.GenDecl:
 			for _, s := range d.Specs {
@@ -196,4 +214,36 @@ func modulePath(root string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("read module path: no module line in %s", filepath.Join(root, "go.mod"))
+}
+
+// A lesson is one page of docs/lessons, which the index links to.
+type lesson struct {
+	file  string // "02-crowd.md"
+	title string // its first heading: "02 · crowd: a hundred clients"
+}
+
+// lessonsURL is where the lessons are from the site's folder: the site is
+// docs/annotated, beside docs/lessons.
+const lessonsURL = "../lessons/"
+
+// loadLessons reads the title of each lesson in root/docs/lessons, in
+// file-name order, which is reading order. No lessons folder gives none.
+func loadLessons(root string) ([]lesson, error) {
+	files, err := filepath.Glob(filepath.Join(root, "docs", "lessons", "[0-9][0-9]*-*.md"))
+	if err != nil {
+		return nil, err
+	}
+	var out []lesson
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read lesson: %w", err)
+		}
+		title := strings.TrimSuffix(filepath.Base(f), ".md")
+		if first, _, _ := strings.Cut(string(b), "\n"); strings.HasPrefix(first, "# ") {
+			title = strings.TrimSpace(first[2:])
+		}
+		out = append(out, lesson{filepath.Base(f), title})
+	}
+	return out, nil
 }

@@ -26,9 +26,10 @@ const generator = "serverlab docs/annotate"
 
 // A site is everything needed to render the pages.
 type site struct {
-	module string
-	pkgs   []*pkg
-	md     goldmark.Markdown
+	module  string
+	pkgs    []*pkg
+	lessons []lesson
+	md      goldmark.Markdown
 }
 
 // A page is the HTML page made from one source file.
@@ -47,13 +48,35 @@ func build(root string, dirs []string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &site{module: mod, md: newMarkdown()}
+	lessons, err := loadLessons(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &site{module: mod, lessons: lessons, md: newMarkdown()}
+	// Entries naming files of one package ("bench/load/open.go") come
+	// together as one package showing those files, where the first of
+	// them stands in the reading order.
+	var order []string
+	files := map[string][]string{}
 	for _, d := range dirs {
 		d = strings.Trim(path.Clean(strings.TrimSpace(d)), "/")
 		if d == "" || d == "." {
 			continue
 		}
-		p, err := loadPkg(root, d)
+		file := ""
+		if strings.HasSuffix(d, ".go") {
+			d, file = path.Dir(d), path.Base(d)
+		}
+		if _, seen := files[d]; !seen {
+			order = append(order, d)
+			files[d] = nil
+		}
+		if file != "" {
+			files[d] = append(files[d], file)
+		}
+	}
+	for _, d := range order {
+		p, err := loadPkg(root, d, files[d]...)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +186,32 @@ func (s *site) markdown(text string, p *pkg, f *file, fromDir string) []byte {
 		// a bytes.Buffer does not: show the text rather than nothing.
 		return []byte("<pre>" + html.EscapeString(text) + "</pre>")
 	}
-	return buf.Bytes()
+	return s.linkNames(buf.Bytes(), p, f, fromDir)
+}
+
+// declName is the declaration a cited name means: itself if declared,
+// else the one method of that name ("advance" is "conn.advance"), else "".
+// A name qualified by an imported package ("servers.Session.Next") is
+// left to resolve, which knows the imports.
+func (p *pkg) declName(name string) string {
+	if _, ok := p.decls[name]; ok {
+		return name
+	}
+	if strings.Contains(name, ".") {
+		return ""
+	}
+	found := ""
+	for key := range p.decls {
+		// A struct field shares the Type.Name form; only methods are
+		// what prose calls by a bare name.
+		if _, meth, _ := strings.Cut(key, "."); meth == name && p.methods[key] {
+			if found != "" {
+				return "" // two types have it: ambiguous
+			}
+			found = key
+		}
+	}
+	return found
 }
 
 func isDocLinkEdge(c byte) bool {
@@ -419,6 +467,14 @@ These pages are generated from the source by <code>docs/annotate</code>;
 to change one, change the comment in the Go file and run
 <code>make docs</code>.</p>
 `)
+	if len(s.lessons) > 0 {
+		b.WriteString("<section class=\"lessons\" id=\"lessons\">\n<h2>The lessons</h2>\n" +
+			"<p>Each lesson runs a load, shows what happens, and links here, to the lines that cause it.</p>\n<ol class=\"filelist\">\n")
+		for _, l := range s.lessons {
+			fmt.Fprintf(&b, "<li><a href=\"%s%s\">%s</a></li>\n", lessonsURL, esc(l.file), esc(l.title))
+		}
+		b.WriteString("</ol>\n</section>\n")
+	}
 	for _, p := range s.pkgs {
 		fmt.Fprintf(&b, "<section class=\"pkg\" id=\"pkg-%s\">\n<h2><code>%s</code></h2>\n", anchorName(p.dir), esc(p.dir))
 		if p.synopsis != "" {
@@ -457,11 +513,38 @@ func writeHead(b *bytes.Buffer, title, css string) {
 // (a raw string, a block comment) is lexed correctly, and then cuts the
 // tokens into lines: element i is line i+1.
 func highlight(src []byte) ([][]chroma.Token, error) {
-	it, err := lexers.Go.Tokenise(nil, string(src))
-	if err != nil {
-		return nil, err
+	for try := 1; ; try++ {
+		it, err := lexers.Go.Tokenise(nil, string(src))
+		if err != nil {
+			return nil, err
+		}
+		toks := it.Tokens()
+		if !hasErrorToken(toks) {
+			return chroma.SplitTokensIntoLines(toks), nil
+		}
+		// The file compiles, so an error token is not in the source:
+		// chroma gives each regular-expression match 250 ms of wall
+		// clock, and a match that loses the CPU that long (a loaded
+		// machine, the race detector) ends as an error token. The same
+		// source lexes cleanly when the match gets the CPU; past a few
+		// tries, say so rather than publish a page that varies.
+		if try == maxLexTries {
+			return nil, fmt.Errorf("chroma timed out lexing the source %d times (a very loaded machine?)", try)
+		}
 	}
-	return chroma.SplitTokensIntoLines(it.Tokens()), nil
+}
+
+// maxLexTries bounds how often highlight lexes one file again after a
+// match timed out.
+const maxLexTries = 5
+
+func hasErrorToken(toks []chroma.Token) bool {
+	for _, t := range toks {
+		if t.Type == chroma.Error {
+			return true
+		}
+	}
+	return false
 }
 
 // writeTokens writes one line's tokens as spans whose classes are chroma's

@@ -82,6 +82,28 @@ func SetNoDelay(fd int) error {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 }
 
+// UnsentLimit caps how much of a response may sit in a socket's send queue
+// not yet sent (TCP_NOTSENT_LOWAT): a write or sendfile(2) stops queueing,
+// and epoll stops saying "writable", while more than this waits to go out.
+//
+// Why it matters on loopback, where both ends share one machine. TCP sends
+// what the window allows at once, inside the write, on the server's core;
+// what it cannot send yet waits in the queue, and is pushed out later by
+// the client's ACKs: in the client's softirq, on the CLIENT's core. Left
+// alone, the kernel grows the send buffer to megabytes, so a 1 MiB answer
+// is queued whole and most of its sending lands on the load generator,
+// which saturates while the server idles. Capping only the UNSENT part
+// keeps the big buffer for data in flight and keeps the server doing its
+// own sending (docs/results/peers-analysis.md has the runs). Small answers
+// are unaffected; the price is more wake-ups per large file.
+const UnsentLimit = 128 << 10
+
+// LimitUnsent applies UnsentLimit to the connection fd. A failure only
+// leaves the kernel's default, so it is not reported.
+func LimitUnsent(fd int) {
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, UnsentLimit)
+}
+
 // Unread reports whether the kernel holds bytes received on the connection
 // fd that have not been read yet (FIONREAD, which sockets call SIOCINQ): a
 // server about to close asks it, because closing with unread input turns

@@ -1,6 +1,8 @@
 // Command compare measures serverlab's models against peer servers — nginx
-// with one worker, Go's net/http FileServer and a gnet event loop — on one
-// core each, and writes docs/results/peers.md. `make bench-peers` runs it.
+// with one worker, Go's net/http FileServer, a gnet event loop, and the
+// floor (a C loop that answers canned bytes, the least any server can do) —
+// on one core each, and writes docs/results/peers.md. `make bench-peers`
+// runs it.
 //
 // Method: each server is pinned to CPU 0 and wrk to CPU 1, the targets are
 // measured in interleaved rounds (so a slow spell of the VM hits all of them
@@ -53,9 +55,10 @@ func main() {
 		bin      = flag.String("serverlab", "bin/serverlab", "serverlab binary")
 		fileSrv  = flag.String("fileserver", "", "net/http FileServer peer binary (empty: skip)")
 		gnetPeer = flag.String("gnet", "", "gnet peer binary (empty: skip)")
+		floor    = flag.String("floor", "", "floor peer binary, peers/floor built with cc (empty: skip)")
 		nginx    = flag.String("nginx", "/usr/sbin/nginx", "nginx binary (empty: skip)")
-		root     = flag.String("root", "", "site folder (must hold 1k.bin and 1m.bin)")
-		dur      = flag.Duration("duration", 8*time.Second, "length of each wrk run")
+		root     = flag.String("root", "", "site folder (must hold 1k.bin, 64k.bin and 1m.bin)")
+		dur      = flag.Duration("duration", 5*time.Second, "length of each wrk run")
 		rounds   = flag.Int("rounds", 3, "interleaved rounds")
 		idle     = flag.Int("idle", 10000, "idle connections for the memory figure")
 		out      = flag.String("out", "docs/results/peers.md", "report to write")
@@ -106,6 +109,9 @@ func main() {
 	if *gnetPeer != "" {
 		targets = append(targets, command("gnet", *gnetPeer, "-root", *root))
 	}
+	if *floor != "" {
+		targets = append(targets, command("floor", *floor, "-root", *root))
+	}
 	for i, t := range targets {
 		srv, err := t.start(ctx, fmt.Sprintf("127.0.0.1:%d", 18300+i))
 		if err != nil {
@@ -116,10 +122,11 @@ func main() {
 	}
 	defer stopAll(targets)
 
-	cases := []benchCase{
-		{"1 KiB, 50 conns", "/1k.bin", 50},
-		{"1 KiB, 500 conns", "/1k.bin", 500},
-		{"1 MiB, 50 conns", "/1m.bin", 50},
+	var cases []benchCase
+	for _, size := range []struct{ name, path string }{{"1 KiB", "/1k.bin"}, {"64 KiB", "/64k.bin"}, {"1 MiB", "/1m.bin"}} {
+		for _, conns := range []int{50, 500} {
+			cases = append(cases, benchCase{fmt.Sprintf("%s, %d conns", size.name, conns), size.path, conns})
+		}
 	}
 	results := map[string]map[string][]run{} // case -> target -> runs
 	latency := map[string][]latRun{}         // target -> open-loop runs
@@ -131,6 +138,7 @@ func main() {
 			for _, t := range targets {
 				fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, c.name, t.name)
 				res, err := t.wrk(ctx, c.path, c.conns, *dur)
+				res.round = r
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "error: %v\n", err)
 					continue
@@ -156,8 +164,8 @@ func main() {
 	}
 	mem := map[string]float64{}
 	for _, t := range targets {
-		if t.name == "gnet" || ctx.Err() != nil {
-			continue // gnet serves from memory; its RSS says nothing comparable
+		if t.name == "gnet" || t.name == "floor" || ctx.Err() != nil {
+			continue // they serve from memory; their RSS says nothing comparable
 		}
 		perConn, err := t.idleCost(*idle)
 		if err != nil {

@@ -22,9 +22,10 @@ type benchCase struct {
 	conns int
 }
 
-// run is one wrk measurement.
+// run is one wrk measurement, in round round.
 type run struct {
 	rps, p99ms, cpuPerReqUs, busy float64
+	round                         int
 }
 
 var (

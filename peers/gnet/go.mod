@@ -2,9 +2,10 @@ module serverlab/peers/gnet
 
 go 1.26.8
 
+require github.com/panjf2000/gnet/v2 v2.9.7
+
 require (
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
-	github.com/panjf2000/gnet/v2 v2.9.7 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect

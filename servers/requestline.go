@@ -1,0 +1,123 @@
+package servers
+
+// lineScan checks a request line byte by byte as it arrives, so that bytes
+// which can never begin a request are refused at once, not after a wait for
+// a line end that may never come. A TLS ClientHello sent to a plain-HTTP
+// port is the classic case: its first byte is 0x16, it holds no LF, and a
+// server that waits for one holds the connection until a timeout — or, in a
+// model without timeouts, for ever. nginx answers it 400 at once; so do we.
+//
+// The shape it checks is RFC 9112 §3's, a little narrowed:
+//
+//	method SP target SP "HTTP/" DIGIT "." DIGIT [CR] LF
+//
+// with a method of 1 to maxMethod token characters, and a target that
+// begins like one of the three forms parseTarget accepts. Everything it
+// lets through is then parsed whole by parseRequestLine; it only decides,
+// as early as possible, what certainly fails. Each verdict depends only on
+// the bytes before it, so it is the same however the bytes are split.
+type lineScan struct {
+	pos   int       // offset of the next byte to look at
+	state lineState // what that byte may be
+	n     int       // bytes seen in the current part (method, target, version)
+	form  byte      // the target's first byte: '/', '*' or 'h'
+}
+
+// lineState is the part of the request line the next byte belongs to.
+type lineState uint8
+
+const (
+	inMethod     lineState = iota // the method token
+	targetStart                   // the target's first byte
+	inTarget                      // the rest of the target
+	inVersion                     // "HTTP/1.1", one byte at a time
+	afterVersion                  // only CR or LF may come now
+	afterCR                       // only LF may come now
+	lineDone                      // the line has ended; pos is its length
+)
+
+func (s lineState) String() string {
+	return [...]string{"method", "target start", "target", "version", "after version", "after CR", "done"}[s]
+}
+
+// versionShape is the form of an HTTP version: 'D' stands for any digit.
+const versionShape = "HTTP/D.D"
+
+// scan looks at the bytes of b not yet seen. It returns the length of the
+// request line with its line end once that has arrived, -1 while it has not,
+// or the error that the bytes so far already make certain.
+func (l *lineScan) scan(b []byte) (int, error) {
+	if l.state == lineDone {
+		return l.pos, nil
+	}
+	for ; l.pos < len(b); l.pos++ {
+		c := b[l.pos]
+		if c == '\n' {
+			if l.state == afterVersion || l.state == afterCR {
+				l.pos++
+				l.state = lineDone
+				return l.pos, nil
+			}
+			return -1, errBadRequestLine // the line ended early
+		}
+		if l.state == afterCR {
+			// RFC 9112 §2.2: a bare CR is invalid.
+			return -1, errBadRequestLine
+		}
+		if c == '\r' && l.state == afterVersion {
+			l.state = afterCR
+			continue
+		}
+		if l.pos >= MaxRequestLine {
+			return -1, errURITooLong
+		}
+		if err := l.step(c); err != nil {
+			return -1, err
+		}
+	}
+	return -1, nil
+}
+
+// step moves past one byte of the line that is not its end.
+func (l *lineScan) step(c byte) error {
+	switch l.state {
+	case inMethod:
+		switch {
+		case c == ' ' && l.n > 0:
+			l.state, l.n = targetStart, 0
+		case tokenChars[c] && l.n < maxMethod:
+			l.n++
+		default:
+			return errBadRequestLine
+		}
+	case targetStart:
+		if c != '/' && c != '*' && lower(c) != 'h' {
+			return errBadTarget
+		}
+		l.state, l.form, l.n = inTarget, lower(c), 1
+	case inTarget:
+		switch {
+		case c == ' ':
+			l.state, l.n = inVersion, 0
+		case c <= ' ' || c >= 0x7f || c == '#':
+			return errBadTarget
+		case l.form == '*':
+			return errBadTarget // the asterisk form is "*" alone
+		case l.form == 'h' && l.n < len("http://") && lower(c) != "http://"[l.n]:
+			return errBadTarget // not an http URI
+		default:
+			l.n++
+		}
+	case inVersion:
+		want := versionShape[l.n]
+		if want == 'D' && !isDigit(c) || want != 'D' && c != want {
+			return errBadVersion
+		}
+		if l.n++; l.n == len(versionShape) {
+			l.state = afterVersion
+		}
+	case afterVersion:
+		return errBadVersion // more after the version
+	}
+	return nil
+}
