@@ -641,17 +641,17 @@ func validHost(h []byte) bool {
 			return false
 		}
 	}
-	colon := bytes.LastIndexByte(h, ':')
-	if colon >= 0 {
-		for _, c := range h[colon+1:] {
+	// One pass: a name has no ':', so the first one starts the port.
+	port := false
+	for _, c := range h {
+		switch {
+		case port:
 			if !isDigit(c) {
 				return false
 			}
-		}
-		h = h[:colon]
-	}
-	for _, c := range h {
-		if !hostChars[c] {
+		case c == ':':
+			port = true
+		case !hostChars[c]:
 			return false
 		}
 	}

@@ -50,11 +50,17 @@ func (l *lineScan) scan(b []byte) (int, error) {
 	if l.state == lineDone {
 		return l.pos, nil
 	}
-	for ; l.pos < len(b); l.pos++ {
+	for l.pos < len(b) {
+		// The usual line's long runs — the method, the path, the
+		// version — are passed over in bulk; every other byte (a
+		// space, the line end, a fault) is handled one at a time below.
+		if l.skipRun(b) && l.pos == len(b) {
+			return -1, nil
+		}
 		c := b[l.pos]
+		l.pos++
 		if c == '\n' {
 			if l.state == afterVersion || l.state == afterCR {
-				l.pos++
 				l.state = lineDone
 				return l.pos, nil
 			}
@@ -68,7 +74,7 @@ func (l *lineScan) scan(b []byte) (int, error) {
 			l.state = afterCR
 			continue
 		}
-		if l.pos >= MaxRequestLine {
+		if l.pos > MaxRequestLine {
 			return -1, errURITooLong
 		}
 		if err := l.step(c); err != nil {
@@ -76,6 +82,44 @@ func (l *lineScan) scan(b []byte) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// skipRun passes over a run of bytes that step would accept one by one
+// without changing state, and reports whether it moved. It stops short of
+// MaxRequestLine, so that the byte past the limit meets its check in scan.
+func (l *lineScan) skipRun(b []byte) bool {
+	end := min(len(b), MaxRequestLine)
+	if l.pos >= end {
+		return false
+	}
+	start := l.pos
+	switch {
+	case l.state == inMethod:
+		n := tokenRun(b[l.pos:min(end, l.pos+maxMethod-l.n)])
+		l.pos += n
+		l.n += n
+	case l.state == inTarget && l.form == '/':
+		l.pos += pathRun(b[l.pos:end])
+	case l.state == inVersion && l.n == 0 && end-l.pos >= len(versionShape) && isVersion(b[l.pos:l.pos+len(versionShape)]):
+		l.pos += len(versionShape)
+		l.state = afterVersion
+	}
+	return l.pos > start
+}
+
+// isVersion reports whether v has the shape "HTTP/D.D".
+func isVersion(v []byte) bool {
+	return string(v[:5]) == "HTTP/" && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
+}
+
+// tokenRun is the length of the run of token bytes at the start of b.
+func tokenRun(b []byte) int {
+	for i, c := range b {
+		if !tokenChars[c] {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // step moves past one byte of the line that is not its end.
@@ -121,3 +165,21 @@ func (l *lineScan) step(c byte) error {
 	}
 	return nil
 }
+
+// pathRun is the length of the run of bytes at the start of b that may
+// appear raw in a path: visible ASCII but '#' (RFC 3986 §2).
+func pathRun(b []byte) int {
+	for i, c := range b {
+		if !pathChars[c] {
+			return i
+		}
+	}
+	return len(b)
+}
+
+var pathChars = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = c != '#'
+	}
+	return t
+}()
