@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/serverlab
 
-.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs traces bench bench-exercises bench-peers tools clean
+.PHONY: all build demo test lint vet fmtcheck tidycheck fuzz docs traces bench bench-exercises bench-peers syscalls tools clean
 
 all: build
 
@@ -96,6 +96,16 @@ bench-peers: build tools
 	$(GO) run ./peers/compare -serverlab $(BIN) -fileserver bin/fileserver \
 		-gnet bin/gnetpeer $$([ -x bin/floor ] && echo -floor bin/floor) \
 		-root $$site $(PEERFLAGS); rc=$$?; rm -rf $$site; exit $$rc
+
+# What a request costs, system call by system call, for every model, the
+# floor and gnet, under strace: writes docs/results/syscalls.md. About a
+# minute; needs strace and wrk.
+syscalls: build
+	cd peers/gnet && $(GO) build -o ../../bin/gnetpeer .
+	@rm -f bin/floor; if command -v $(CC) >/dev/null 2>&1; then \
+		$(CC) -O2 -Wall -o bin/floor peers/floor/floor.c || exit 1; \
+	else echo "syscalls: no C compiler ($(CC)): the floor is left out"; fi
+	./scripts/syscalls.sh > docs/results/syscalls.md.tmp && mv docs/results/syscalls.md.tmp docs/results/syscalls.md
 
 clean:
 	rm -rf bin
