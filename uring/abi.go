@@ -102,6 +102,7 @@ const (
 const (
 	setupCQSize       = 1 << 3  // we choose the CQ size (bigger than the SQ)
 	setupClamp        = 1 << 4  // clamp the sizes to the kernel's maximum
+	setupRDisabled    = 1 << 6  // start disabled: no submissions until enabled
 	setupSubmitAll    = 1 << 7  // a failing SQE does not stop the batch
 	setupCoopTaskrun  = 1 << 8  // no interrupt to run completions
 	setupSingleIssuer = 1 << 12 // one thread submits
@@ -150,9 +151,10 @@ const (
 
 // io_uring_register opcodes.
 const (
-	registerProbe      = 8
-	registerPbufRing   = 22
-	unregisterPbufRing = 23
+	registerProbe       = 8
+	registerEnableRings = 12
+	registerPbufRing    = 22
+	unregisterPbufRing  = 23
 )
 
 // mmap offsets of the rings (IORING_OFF_*).

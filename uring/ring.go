@@ -64,24 +64,31 @@ type ringOptions struct {
 	entries   uint32 // SQ slots (a power of two)
 	cqEntries uint32 // CQ slots: more than the SQ, so bursts of completions fit
 	// singleIssuer sets IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN: the
-	// kernel then runs completions only when this thread waits for them,
-	// in a batch, instead of interrupting it whenever one is ready. Both
-	// need the ring to be used by the thread that made it, and by no other.
+	// kernel then runs completions only when the ring's thread waits for
+	// them, in a batch, instead of interrupting it whenever one is ready.
+	// Both need one thread to do every submission: the one that made the
+	// ring or, with disabled, the one that calls enable.
 	singleIssuer bool
+	// disabled starts the ring disabled (IORING_SETUP_R_DISABLED), so that
+	// one goroutine may set it up and register its buffers, and the loop's
+	// own thread, later, enable it and become its one submitter.
+	disabled bool
 }
 
 // newRing sets up a ring: io_uring_setup(2), then mmap(2) of its queues.
 func newRing(o ringOptions) (*ring, error) {
-	p := params{flags: setupCQSize | setupClamp | setupSubmitAll, cqEntries: o.cqEntries}
+	base := uint32(setupCQSize | setupClamp | setupSubmitAll)
+	if o.disabled {
+		base |= setupRDisabled
+	}
+	p := params{flags: base | setupCoopTaskrun, cqEntries: o.cqEntries}
 	if o.singleIssuer {
-		p.flags |= setupSingleIssuer | setupDeferTaskrun
-	} else {
-		p.flags |= setupCoopTaskrun
+		p.flags = base | setupSingleIssuer | setupDeferTaskrun
 	}
 	fd, err := setup(o.entries, &p)
 	if err == unix.EINVAL && o.singleIssuer {
 		// DEFER_TASKRUN came in Linux 6.1: without it, the default.
-		p = params{flags: setupCQSize | setupClamp | setupSubmitAll | setupCoopTaskrun, cqEntries: o.cqEntries}
+		p = params{flags: base | setupCoopTaskrun, cqEntries: o.cqEntries}
 		fd, err = setup(o.entries, &p)
 	}
 	if err != nil {
@@ -139,6 +146,18 @@ func (r *ring) mapQueues(p *params) error {
 		array[i] = uint32(i)
 	}
 	r.tail = atomic.LoadUint32(r.sqTail)
+	return nil
+}
+
+// enable starts a ring set up disabled. With SINGLE_ISSUER, the calling
+// thread becomes the only one that may submit.
+func (r *ring) enable() error {
+	if r.flags&setupRDisabled == 0 {
+		return nil
+	}
+	if err := r.register(registerEnableRings, nil, 0); err != nil {
+		return fmt.Errorf("io_uring: IORING_REGISTER_ENABLE_RINGS: %w", err)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package uring
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -75,6 +76,51 @@ func collect(t *testing.T, r *ring, n int) []cqe {
 		}
 	}
 	return out
+}
+
+// TestEnableOnAnotherThread sets a ring up disabled on one goroutine and
+// enables and uses it on another, locked one: how the model makes its ring
+// in New and runs it in Serve.
+func TestEnableOnAnotherThread(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	r, err := newRing(ringOptions{entries: 8, cqEntries: 16, singleIssuer: true, disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	b, err := newBufRing(r, 1, 4, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := r.enable(); err != nil {
+			done <- err
+			return
+		}
+		r.get().nop(1)
+		if err := r.wait(); err != nil {
+			done <- err
+			return
+		}
+		var got []cqe
+		for c := range r.completions {
+			got = append(got, c)
+		}
+		if len(got) != 1 || got[0].userData != 1 {
+			done <- fmt.Errorf("completions %+v, want the NOP", got)
+			return
+		}
+		b.unregister(r)
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestABISizes(t *testing.T) {
