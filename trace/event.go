@@ -144,7 +144,7 @@ func (e Event) What() string {
 		if e.Call == "complete" {
 			s += " → " + e.result()
 		}
-		return s + fmt.Sprintf(" (user data %d)", e.Data)
+		return s + fmt.Sprintf(" (user data %#016x)", e.Data)
 	case On:
 		return "tracing on"
 	case Hold:

@@ -31,8 +31,8 @@ func TestWhat(t *testing.T) {
 		{Event{Kind: File, Text: "open /1k.bin"}, "file: open /1k.bin"},
 		{Event{Kind: State, From: "readingRequest", To: "fetchingFile"}, "state readingRequest → fetchingFile"},
 		{Event{Kind: Timer, Text: "idle"}, "timer fired: idle"},
-		{Event{Kind: Ring, Call: "submit", Text: "recv", Data: 9}, "submit recv (user data 9)"},
-		{Event{Kind: Ring, Call: "complete", Text: "recv", N: 78, Data: 9}, "complete recv → 78 (user data 9)"},
+		{Event{Kind: Ring, Call: "submit", Text: "recv", Data: 9}, "submit recv (user data 0x0000000000000009)"},
+		{Event{Kind: Ring, Call: "complete", Text: "recv", N: 78, Data: 9}, "complete recv → 78 (user data 0x0000000000000009)"},
 		{Event{Kind: Hold, Text: "turn", N: 4}, "held before turn 4: slow motion, waiting for a step"},
 		{Event{Kind: Drop, N: 12}, "⚠ 12 events dropped: the reader fell behind"},
 	} {

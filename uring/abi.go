@@ -138,6 +138,7 @@ const (
 // Op-specific flags.
 const (
 	acceptMultishot = 1 << 0 // sqe.ioprio of ACCEPT: one request, a completion per client
+	recvPollFirst   = 1 << 0 // sqe.ioprio of RECV: wait for data before trying
 
 	timeoutAbs          = 1 << 0 // the timespec is a point on the clock, not a duration
 	timeoutUpdate       = 1 << 1 // TIMEOUT_REMOVE: move the timeout instead

@@ -57,7 +57,7 @@ func newBufRing(r *ring, group uint16, n uint16, size int) (*bufRing, error) {
 	reg := bufReg{ringAddr: ptr(b.ring), ringEntries: uint32(n), bgid: group}
 	if err := r.register(registerPbufRing, unsafe.Pointer(&reg), 1); err != nil {
 		b.free()
-		return nil, fmt.Errorf("io_uring: IORING_REGISTER_PBUF_RING: %w (Linux 5.19+)", err)
+		return nil, fmt.Errorf("IORING_REGISTER_PBUF_RING: %w (Linux 5.19+)", err)
 	}
 	for i := range n {
 		b.provide(i)

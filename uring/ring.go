@@ -1,6 +1,7 @@
 package uring
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"unsafe"
@@ -33,6 +34,7 @@ type ring struct {
 	fd       int
 	features uint32
 	flags    uint32 // the setup flags the kernel accepted
+	enabled  bool   // submissions allowed (see ringOptions.disabled)
 
 	mem  []byte // the SQ and CQ rings, one mapping (IORING_FEAT_SINGLE_MMAP)
 	sqeM []byte // the SQE array, a second mapping
@@ -94,7 +96,7 @@ func newRing(o ringOptions) (*ring, error) {
 	if err != nil {
 		return nil, setupError(err)
 	}
-	r := &ring{fd: fd, features: p.features, flags: p.flags}
+	r := &ring{fd: fd, features: p.features, flags: p.flags, enabled: !o.disabled}
 	if err := r.mapQueues(&p); err != nil {
 		r.close()
 		return nil, err
@@ -114,7 +116,7 @@ func setup(entries uint32, p *params) (int, error) {
 // params, at which offset of the mapping each counter and array lives.
 func (r *ring) mapQueues(p *params) error {
 	if p.features&featSingleMmap == 0 || p.features&featNoDrop == 0 {
-		return fmt.Errorf("io_uring: the kernel lacks IORING_FEAT_SINGLE_MMAP or IORING_FEAT_NODROP (Linux 5.5+)")
+		return errors.New("the kernel lacks IORING_FEAT_SINGLE_MMAP or IORING_FEAT_NODROP (Linux 5.5+)")
 	}
 	sqSize := p.sqOff.array + p.sqEntries*4
 	cqSize := p.cqOff.cqes + p.cqEntries*uint32(unsafe.Sizeof(cqe{}))
@@ -152,12 +154,13 @@ func (r *ring) mapQueues(p *params) error {
 // enable starts a ring set up disabled. With SINGLE_ISSUER, the calling
 // thread becomes the only one that may submit.
 func (r *ring) enable() error {
-	if r.flags&setupRDisabled == 0 {
+	if r.enabled {
 		return nil
 	}
 	if err := r.register(registerEnableRings, nil, 0); err != nil {
 		return fmt.Errorf("io_uring: IORING_REGISTER_ENABLE_RINGS: %w", err)
 	}
+	r.enabled = true
 	return nil
 }
 
