@@ -25,9 +25,9 @@ import (
 )
 
 // defaultPkgs are the packages a student reads, in reading order: the
-// shared core, the three models, the socket helper two of them use, and
+// shared core, the four models, the socket helper three of them use, and
 // the trace every model reports its steps to.
-const defaultPkgs = "servers,blocking,threaded,evloop,internal/sock,trace"
+const defaultPkgs = "servers,blocking,threaded,evloop,uring,internal/sock,trace"
 
 func main() {
 	out := flag.String("out", "docs/annotated", "folder to write the site into")
