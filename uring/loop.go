@@ -79,11 +79,12 @@ const (
 	// overflows anyway the kernel keeps the rest (IORING_FEAT_NODROP) and
 	// ring.completions fetches them: slower, never lost.
 	cqEntries = 16384
-	// The provided receive buffers: a request head is usually a few
-	// hundred bytes; 4 KiB takes most in one receive, and the pool need
-	// only cover the receives that complete in one batch, not the
-	// connections open.
-	recvBufSize   = 4 << 10
+	// The provided receive buffers, 2 MiB in all however many connections
+	// are open: the pool need only cover the receives that complete in one
+	// batch. A request head is usually a few hundred bytes, so 2 KiB takes
+	// most in one receive; a longer one takes two or three, which the
+	// Session pieces together as from any read.
+	recvBufSize   = 2 << 10
 	recvBufs      = 1024
 	bufGroup      = 1
 	maxSpareConns = 1024

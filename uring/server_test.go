@@ -82,8 +82,8 @@ func heldBytes(t *testing.T, o Options, n int) (perConn float64) {
 // and its cure. A receive that brings its own buffer holds it while it
 // waits: each idle connection pins its Session's 32 KiB input buffer. With
 // provided buffers the waiting receive holds nothing, and the idle
-// connection costs only its small struct; the 4 MiB of provided buffers
-// are shared, and outside Go's heap.
+// connection costs only its small struct; the provided buffers are shared,
+// and outside Go's heap.
 func TestIdleConnectionsHoldNoBuffer(t *testing.T) {
 	const n = 300
 	trap := heldBytes(t, Options{OwnBuffers: true}, n)
