@@ -59,9 +59,16 @@ func (s state) String() string {
 	return "state(?)"
 }
 
-// chunkSize is one read of file data, and the buffer that holds it until
-// it is sent. Bodies are streamed through it: never a whole file in memory.
-const chunkSize = 64 << 10
+// The buffers file data is read into and sent from. Bodies are streamed
+// through them, a chunk at a time: never a whole file in memory. A body no
+// bigger than smallChunk gets a buffer its size class: a connection holds
+// its buffer from the READ until the SEND completes, across turns of the
+// loop, so with five hundred small responses under way at once, 64 KiB
+// each would be 32 MiB held for 1 KiB files.
+const (
+	chunkSize  = 64 << 10
+	smallChunk = 4 << 10
+)
 
 // conn is one client connection. Conns are pooled by the loop, with their
 // Sessions, so a new connection allocates nothing, and neither does a new
@@ -406,7 +413,7 @@ func (l *loop) fetchFile(c *conn) state {
 		return sendingResponse // nothing (more) to fetch now
 	}
 	if o.buf == nil {
-		o.buf = l.getChunk()
+		o.buf = l.getChunk(o.end - o.off)
 	}
 	want := int(min(int64(len(o.buf)), o.end-o.off))
 	if o.file.Fd() < 0 {
@@ -647,9 +654,7 @@ func (l *loop) takeOut(c *conn) {
 // putOut takes c's response back into the (bounded) pool.
 func (l *loop) putOut(c *conn) {
 	o := c.out
-	if o.buf != nil && len(l.chunks) < maxSpareChunks {
-		l.chunks = append(l.chunks, o.buf)
-	}
+	l.putChunk(o.buf)
 	*o = response{path: o.path[:0], openFd: -1}
 	if len(l.outs) < maxSpareConns {
 		l.outs = append(l.outs, o)
@@ -657,18 +662,35 @@ func (l *loop) putOut(c *conn) {
 	c.out = nil
 }
 
-// getChunk takes a file buffer from the loop's pool. A connection holds one
-// only while it sends a body, so the memory follows the responses in
-// progress, not the connections.
-func (l *loop) getChunk() []byte {
-	if n := len(l.chunks); n > 0 {
-		b := l.chunks[n-1]
-		l.chunks = l.chunks[:n-1]
+// getChunk takes a buffer for a body of n bytes from the loop's pools. A
+// connection holds one only while it sends a body, so the memory follows
+// the responses in progress, not the connections.
+func (l *loop) getChunk(n int64) []byte {
+	pool, size := &l.chunks, chunkSize
+	if n <= smallChunk {
+		pool, size = &l.smallChunks, smallChunk
+	}
+	if k := len(*pool); k > 0 {
+		b := (*pool)[k-1]
+		*pool = (*pool)[:k-1]
 		return b
 	}
-	return make([]byte, chunkSize)
+	return make([]byte, size)
 }
 
-// maxSpareChunks bounds the pool: after a burst of downloads, the extra
-// buffers go back to the garbage collector.
-const maxSpareChunks = 64
+// putChunk gives a buffer back to its pool.
+func (l *loop) putChunk(b []byte) {
+	switch {
+	case cap(b) == chunkSize && len(l.chunks) < maxSpareChunks:
+		l.chunks = append(l.chunks, b)
+	case cap(b) == smallChunk && len(l.smallChunks) < maxSpareSmall:
+		l.smallChunks = append(l.smallChunks, b)
+	}
+}
+
+// The pools are bounded: after a burst of downloads, the extra buffers go
+// back to the garbage collector.
+const (
+	maxSpareChunks = 64
+	maxSpareSmall  = 1024
+)

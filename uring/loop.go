@@ -39,9 +39,10 @@ type loop struct {
 	nconns int
 	free   []*conn // closed connections' structs, kept for reuse
 
-	outs   []*response // responses in progress no connection is using
-	chunks [][]byte    // spare file buffers
-	timers timerHeap
+	outs        []*response // responses in progress no connection is using
+	chunks      [][]byte    // spare file buffers, chunkSize
+	smallChunks [][]byte    // and smallChunk
+	timers      timerHeap
 	// starved are connections whose receive came back with ENOBUFS (the
 	// provided buffers were all taken at that moment); they try again after
 	// this batch, when the buffers it used are back in the ring.
