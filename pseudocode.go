@@ -62,6 +62,18 @@ var pseudocode = map[string][]codeLine{
 		{"            (waiting: tell epoll what for)", []string{"(*loop).watch", "(*loop).wait"}},
 		{"    expire the deadlines that are due", []string{"(*loop).expire", "(*loop).expireTimers"}},
 	},
+	"uring": {
+		{"for ever:", nil},
+		{"    submit the requests; done = io_uring_enter()", []string{"(*loop).run"}},
+		{"    for each completion: conn = its user data", []string{"(*loop).completed"}},
+		{"        NEW_TCP_CONNECTION: start reading", []string{"(*loop).acceptConn", "(*loop).openConn"}},
+		{"        receivingRequest: REQUEST_READ? else recv", []string{"(*loop).receiveRequest", "receivingRequest"}},
+		{"        openingFile:  start opening the file", []string{"(*loop).openFile", "(*loop).beginResponse", "openingFile"}},
+		{"        fetchingFile: start reading the file", []string{"(*loop).fetchFile", "fetchingFile"}},
+		{"        sendingResponse: start writing", []string{"(*loop).sendResponse", "sendingResponse"}},
+		{"        lingering, closing: start the close", []string{"(*loop).linger", "(*loop).closeConn", "lingering", "closing"}},
+		{"    expire the deadlines that are due: cancel", []string{"(*loop).expire", "(*loop).expireTimers", "(*loop).interrupt", "(*loop).cancel"}},
+	},
 }
 
 // codeWidth is the pseudocode column's width.

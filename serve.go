@@ -20,6 +20,7 @@ import (
 	"serverlab/servers"
 	"serverlab/threaded"
 	"serverlab/trace"
+	"serverlab/uring"
 )
 
 // models maps each model's name (from package model, which a test holds
@@ -31,6 +32,7 @@ var models = map[string]func(*serveFlags) (servers.Server, error){
 	"blocking": func(f *serveFlags) (servers.Server, error) { return blocking.New(f.cfg, f.blocking) },
 	"threaded": func(f *serveFlags) (servers.Server, error) { return threaded.New(f.cfg, f.threaded) },
 	"evloop":   func(f *serveFlags) (servers.Server, error) { return evloop.New(f.cfg, f.evloop) },
+	"uring":    func(f *serveFlags) (servers.Server, error) { return uring.New(f.cfg, f.uring) },
 }
 
 // shutdownGrace is how long responses under way may take to finish after
@@ -46,6 +48,7 @@ type serveFlags struct {
 	blocking          blocking.Options
 	threaded          threaded.Options
 	evloop            evloop.Options
+	uring             uring.Options
 	controlFd         int
 	traceFd           int
 }
@@ -72,6 +75,7 @@ func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.evloop.Loops, "loops", 1, "evloop: number of event loops (SO_REUSEPORT)")
 	fs.StringVar(&f.evloop.Poller, "poller", "epoll", "evloop: readiness API, epoll or poll")
 	fs.IntVar(&f.evloop.DiskWorkers, "disk-workers", 0, "evloop: threads that open and read files for the loop; 0: the loop does it itself")
+	fs.BoolVar(&f.uring.OwnBuffers, "own-buffers", false, "uring: each waiting receive holds a buffer of its own (the memory trap; default: provided buffers)")
 	sendfile := fs.Bool("sendfile", true, "send file bodies with sendfile(2)")
 	cache := fs.Bool("cache", true, "keep small files (up to 64 KiB) in memory, checked once a second (off with -disk-delay)")
 	fs.IntVar(&f.controlFd, "control-fd", -1, "descriptor of a stats channel to a parent process (see internal/control)")
@@ -126,6 +130,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := serve(f, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "serverlab serve: %v\n", err)
+		if errors.Is(err, uring.ErrUnavailable) {
+			return 2 // like a bad flag: this machine cannot run that model
+		}
 		var pe control.ProtocolError
 		if errors.As(err, &pe) {
 			return 3

@@ -222,8 +222,12 @@ func (f *traceFlags) requests() int {
 	return f.n
 }
 
-// isClose reports a server's close of a connection, in any model.
+// isClose reports a server's close of a connection, in any model (for
+// io_uring, the completion of its CLOSE request).
 func isClose(ev trace.Event) bool {
+	if ev.Kind == trace.Ring {
+		return ev.Call == "complete" && ev.Conn != 0 && strings.HasPrefix(ev.Text, "CLOSE")
+	}
 	return ev.Kind == trace.Call && ev.Conn != 0 && (ev.Call == "close" || ev.Call == "conn.Close")
 }
 

@@ -59,12 +59,19 @@ func runTraceCmd(t *testing.T, args ...string) []trace.Event {
 	return evs
 }
 
-// The calls that read a request and write an answer, in every model.
+// The calls that read a request and write an answer, in every model; for
+// io_uring, the completions of the requests that do so.
 func isRead(ev trace.Event) bool {
+	if ringDone(ev, "RECV") {
+		return ev.N > 0
+	}
 	return ev.Kind == trace.Call && (ev.Call == "read" || ev.Call == "conn.Read") && ev.N > 0
 }
 
 func isWrite(ev trace.Event) bool {
+	if ringDone(ev, "SEND") {
+		return ev.N > 0
+	}
 	switch ev.Call {
 	case "writev", "write", "sendfile", "sendmsg", "conn.Write", "raw.Write(sendfile)":
 		return ev.Kind == trace.Call && ev.N > 0
@@ -73,7 +80,15 @@ func isWrite(ev trace.Event) bool {
 }
 
 func isAccept(ev trace.Event) bool {
+	if ringDone(ev, "ACCEPT") {
+		return ev.Err == ""
+	}
 	return ev.Kind == trace.Call && (ev.Call == "accept4" || ev.Call == "listener.Accept") && ev.Err == ""
+}
+
+// ringDone reports whether ev is the completion of an io_uring request op.
+func ringDone(ev trace.Event, op string) bool {
+	return ev.Kind == trace.Ring && ev.Call == "complete" && strings.HasPrefix(ev.Text, op)
 }
 
 // checkStory checks each connection's story in a trace: accepted before
@@ -147,7 +162,7 @@ func checkStory(t *testing.T, evs []trace.Event, pipelined bool) int {
 				t.Errorf("connection %d: a write before the answer was decided", ev.Conn)
 			}
 			s.wrote = true
-		case ev.Kind == trace.Call && (ev.Call == "close" || ev.Call == "conn.Close"):
+		case isClose(ev):
 			s.closed = true
 		}
 	}

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"serverlab/servers"
+	"serverlab/uring"
 )
 
 // testServer is a running variant with its own fresh site.
@@ -47,6 +49,10 @@ func start(t *testing.T, v variant) *testServer {
 		v.tune(&cfg)
 	}
 	s.srv, err = v.new(cfg)
+	if errors.Is(err, uring.ErrUnavailable) {
+		site.Close()
+		t.Skip(err) // this machine cannot run the model: say why, test the rest
+	}
 	if err != nil {
 		site.Close()
 		t.Fatalf("%s: New: %v", v.name, err)

@@ -7,6 +7,7 @@ import (
 	"serverlab/evloop"
 	"serverlab/servers"
 	"serverlab/threaded"
+	"serverlab/uring"
 )
 
 // variants are the servers the suite runs: every model, and the event loop
@@ -32,6 +33,13 @@ var variants = []variant{
 	{name: "blocking-keepalive-nocache", new: blockingWith(blocking.Options{KeepAlive: true}), serial: true, noCache: true},
 	{name: "threaded-nocache", new: threadedWith(threaded.Options{}), limits: protected, noCache: true},
 	{name: "evloop-nocache", new: evloopWith(evloop.Options{}), limits: protected, noCache: true},
+	// io_uring never uses sendfile(2): its file reads go through the ring.
+	// The slow-disk variant waits each read's delay inside the ring; the
+	// own-buffers one receives without provided buffers.
+	{name: "uring", new: uringWith(uring.Options{}), limits: protected},
+	{name: "uring-slowdisk", new: uringWith(uring.Options{}), limits: protected, diskDelay: diskDelay},
+	{name: "uring-ownbuffers", new: uringWith(uring.Options{OwnBuffers: true}), limits: protected},
+	{name: "uring-nocache", new: uringWith(uring.Options{}), limits: protected, noCache: true},
 }
 
 // The constructors, each model with its own options.
@@ -45,6 +53,10 @@ func threadedWith(o threaded.Options) func(servers.Config) (servers.Server, erro
 
 func evloopWith(o evloop.Options) func(servers.Config) (servers.Server, error) {
 	return func(c servers.Config) (servers.Server, error) { return evloop.New(c, o) }
+}
+
+func uringWith(o uring.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return uring.New(c, o) }
 }
 
 func noSendfile(c *servers.Config) { c.NoSendfile = true }

@@ -24,6 +24,7 @@ import (
 	"serverlab/evloop"
 	"serverlab/servers"
 	"serverlab/threaded"
+	"serverlab/uring"
 )
 
 // demoRoot is the demo site written once for the package (its 16 MiB file
@@ -95,6 +96,7 @@ var models = []model{
 	{name: "evloop", new: evloopWith(evloop.Options{})},
 	{name: "evloop-workers", new: evloopWith(evloop.Options{Loops: 2, DiskWorkers: 2}),
 		tune: func(c *servers.Config) { c.NoSendfile = true }},
+	{name: "uring", new: uringWith(uring.Options{})},
 }
 
 // The constructors, each model with its own options.
@@ -108,6 +110,10 @@ func threadedWith(o threaded.Options) func(servers.Config) (servers.Server, erro
 
 func evloopWith(o evloop.Options) func(servers.Config) (servers.Server, error) {
 	return func(c servers.Config) (servers.Server, error) { return evloop.New(c, o) }
+}
+
+func uringWith(o uring.Options) func(servers.Config) (servers.Server, error) {
+	return func(c servers.Config) (servers.Server, error) { return uring.New(c, o) }
 }
 
 // testServer is one model serving in this process, over real sockets.
@@ -160,6 +166,9 @@ func startServer(t *testing.T, m model, o serverOpts) *testServer {
 		o.cfg(&cfg)
 	}
 	srv, err := m.new(cfg)
+	if errors.Is(err, uring.ErrUnavailable) {
+		t.Skip(err) // this machine cannot run the model: say why, test the rest
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", m.name, err)
 	}

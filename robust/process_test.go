@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/servers"
+	"serverlab/uring"
 )
 
 // processModels are the models as `serverlab serve` runs them: the same
@@ -37,6 +38,7 @@ var processModels = []struct {
 	{"threaded-osthreads", []string{"-model", "threaded", "-osthreads"}, false, false},
 	{"evloop", []string{"-model", "evloop"}, false, false},
 	{"evloop-workers", []string{"-model", "evloop", "-loops", "2", "-disk-workers", "2", "-sendfile=false"}, false, false},
+	{"uring", []string{"-model", "uring"}, false, false},
 }
 
 // child is a `serverlab serve` process started by a test.
@@ -107,6 +109,7 @@ func startChild(t *testing.T, o childOpts) *child {
 	case s := <-line:
 		addr := listenAddr.FindString(s)
 		if addr == "" {
+			skipUnavailable(t, ch)
 			t.Fatalf("no address in %q; stderr:\n%s", s, ch.stderr)
 		}
 		ch.addr = strings.TrimPrefix(addr, "http://")
@@ -114,6 +117,21 @@ func startChild(t *testing.T, o childOpts) *child {
 		t.Fatalf("no listen line within 30s; stderr:\n%s", ch.stderr)
 	}
 	return ch
+}
+
+// skipUnavailable skips the test if the child exited because this machine
+// cannot run its model (serve's exit status 2, with the reason).
+func skipUnavailable(t *testing.T, ch *child) {
+	t.Helper()
+	select {
+	case <-ch.exited:
+	case <-time.After(10 * time.Second):
+		return
+	}
+	var ee *exec.ExitError
+	if errors.As(ch.err, &ee) && ee.ExitCode() == 2 && strings.Contains(ch.stderr.String(), uring.ErrUnavailable.Error()) {
+		t.Skip(strings.TrimSpace(ch.stderr.String()))
+	}
 }
 
 func (ch *child) pid() int { return ch.cmd.Process.Pid }

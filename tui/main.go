@@ -111,7 +111,7 @@ func parseFlags(args []string, stdout io.Writer) (LiveConfig, string, error) {
 	var cfg LiveConfig
 	fs := flag.NewFlagSet("tui", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by Main
-	models := fs.String("models", strings.Join(model.Names(), ","),
+	models := fs.String("models", strings.Join(model.Classic(), ","),
 		"models to run side by side, in order; serve flags after +, as in threaded+osthreads")
 	var external []bench.TargetSpec
 	fs.Func("target", "a server already running, http://127.0.0.1:PORT[/path] (repeatable, or a comma list)", func(v string) error {

@@ -24,10 +24,16 @@ var names = []string{
 	"blocking",
 	"threaded",
 	"evloop",
+	"uring",
 }
 
 // Names lists the models, in menu order.
 func Names() []string { return slices.Clone(names) }
+
+// Classic lists the three models of lesson 00's three loops, the ones the
+// dashboard shows unless asked for others: three columns fit a projector
+// that four would crowd.
+func Classic() []string { return slices.Clone(names[:3]) }
 
 // Known reports whether name is a model.
 func Known(name string) bool { return slices.Contains(names, name) }

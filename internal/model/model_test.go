@@ -19,6 +19,9 @@ func TestNames(t *testing.T) {
 	if Known("forking") || Known("") {
 		t.Error("an unknown name is Known")
 	}
+	if c := Classic(); len(c) != 3 || c[0] != "blocking" || c[1] != "threaded" || c[2] != "evloop" {
+		t.Errorf("Classic() = %v: want lesson 00's three loops", c)
+	}
 	names[0] = "changed"
 	if Names()[0] != "blocking" {
 		t.Error("a caller changed the shared list")
