@@ -267,8 +267,10 @@ func TestSlowDiskInTheRing(t *testing.T) {
 // and closed, even if the client keeps trickling bytes (slowloris).
 func TestHeaderTimeout(t *testing.T) {
 	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) { c.HeaderTimeout = 300 * time.Millisecond }})
-	c := modeltest.Dial(t, ts.Addr)
+	// The clock starts before the dial: the server's starts when it
+	// accepts, which may be before this goroutine sees Dial return.
 	start := time.Now()
+	c := modeltest.Dial(t, ts.Addr)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -328,8 +330,8 @@ func TestSilentNewConnection(t *testing.T) {
 	ts := startServer(t, serverOpts{cfg: func(c *servers.Config) {
 		c.HeaderTimeout, c.IdleTimeout = 300*time.Millisecond, time.Hour
 	}})
+	start := time.Now() // before the dial, as the server's clock starts at accept
 	c := modeltest.Dial(t, ts.Addr)
-	start := time.Now()
 	if n, err := c.C.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("silent connection: read %d, %v; want EOF and no answer", n, err)
 	}
