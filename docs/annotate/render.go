@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/alecthomas/chroma/v2"
-	"github.com/alecthomas/chroma/v2/lexers"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -507,44 +506,6 @@ func writeHead(b *bytes.Buffer, title, css string) {
 </head>
 <body>
 `, generator, esc(title), css)
-}
-
-// highlight tokenises a whole file at once, so that a token spanning lines
-// (a raw string, a block comment) is lexed correctly, and then cuts the
-// tokens into lines: element i is line i+1.
-func highlight(src []byte) ([][]chroma.Token, error) {
-	for try := 1; ; try++ {
-		it, err := lexers.Go.Tokenise(nil, string(src))
-		if err != nil {
-			return nil, err
-		}
-		toks := it.Tokens()
-		if !hasErrorToken(toks) {
-			return chroma.SplitTokensIntoLines(toks), nil
-		}
-		// The file compiles, so an error token is not in the source:
-		// chroma gives each regular-expression match 250 ms of wall
-		// clock, and a match that loses the CPU that long (a loaded
-		// machine, the race detector) ends as an error token. The same
-		// source lexes cleanly when the match gets the CPU; past a few
-		// tries, say so rather than publish a page that varies.
-		if try == maxLexTries {
-			return nil, fmt.Errorf("chroma timed out lexing the source %d times (a very loaded machine?)", try)
-		}
-	}
-}
-
-// maxLexTries bounds how often highlight lexes one file again after a
-// match timed out.
-const maxLexTries = 5
-
-func hasErrorToken(toks []chroma.Token) bool {
-	for _, t := range toks {
-		if t.Type == chroma.Error {
-			return true
-		}
-	}
-	return false
 }
 
 // writeTokens writes one line's tokens as spans whose classes are chroma's
