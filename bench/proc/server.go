@@ -313,12 +313,14 @@ func (s *Server) Stop(grace time.Duration) error {
 		return nil
 	default:
 	}
+	// The negative pid signals the whole process group: nginx's
+	// workers as well as its master. The signal goes first: a model told
+	// by its control channel may shut down and restore the default
+	// action for SIGTERM (death) before a signal sent after would arrive.
+	syscall.Kill(-s.PID(), syscall.SIGTERM)
 	if s.ctrl != nil {
 		s.ctrl.Close()
 	}
-	// The negative pid signals the whole process group: nginx's
-	// workers as well as its master.
-	syscall.Kill(-s.PID(), syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
