@@ -219,7 +219,7 @@ func (r *Report) latencyPlot(t *Result, lo, hi float64) *plot.Plot {
 		// than draw an empty axis that looks like a broken figure.
 		msg := "no request was answered"
 		if n := t.Summary.Errors.Total(); n > 0 {
-			msg += fmt.Sprintf(" (%s failed: %s)", withSeparators(float64(n), 0), t.Summary.Errors)
+			msg += fmt.Sprintf(" (%s failed: %s)", WithSeparators(float64(n), 0), t.Summary.Errors)
 		}
 		say(p, r.span()/2, math.Sqrt(lo*hi), msg)
 	}

@@ -153,7 +153,7 @@ type countTicks struct{}
 // 5 times a power of ten, and a minor tick between each two.
 func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
-		return []plot.Tick{{Value: lo, Label: withSeparators(lo, 0)}}
+		return []plot.Tick{{Value: lo, Label: WithSeparators(lo, 0)}}
 	}
 	raw := (hi - lo) / 5
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
@@ -170,7 +170,7 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	var ticks []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		ticks = append(ticks, plot.Tick{Value: v, Label: withSeparators(v, decimals)})
+		ticks = append(ticks, plot.Tick{Value: v, Label: WithSeparators(v, decimals)})
 		if mid := v + step/2; mid < hi {
 			ticks = append(ticks, plot.Tick{Value: mid})
 		}
@@ -178,8 +178,9 @@ func (countTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// withSeparators prints v with d decimals and commas between thousands.
-func withSeparators(v float64, d int) string {
+// WithSeparators prints v with d decimals and commas between thousands, as
+// every table, figure and quoted number of the docs does.
+func WithSeparators(v float64, d int) string {
 	s := strconv.FormatFloat(v, 'f', d, 64)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"serverlab/bench/report"
 )
 
 // options are how a span prints its value (see the package doc).
@@ -53,7 +55,7 @@ func format(v value, o options) string {
 	case o.pct:
 		return number(v.v*100, o.sig, 0) + "%"
 	case o.asX && o.sig == 0:
-		return withDecimals(v.v, 1)
+		return report.WithSeparators(v.v, 1)
 	case o.asX:
 		return number(v.v, o.sig, 0)
 	}
@@ -120,15 +122,15 @@ func sizeUnit(b float64) string {
 func number(x float64, sig, def int) string {
 	switch {
 	case sig > 0:
-		return withDecimals(roundSig(x, sig), decimalsFor(x, sig))
+		return report.WithSeparators(roundSig(x, sig), decimalsFor(x, sig))
 	case def == 0:
-		return withDecimals(math.Round(x), 0)
+		return report.WithSeparators(math.Round(x), 0)
 	case def == -1:
-		return withDecimals(x, 1)
+		return report.WithSeparators(x, 1)
 	}
 	// Three digits by default, but no zeros after the point: 10 ms, not
 	// 10.0 ms, and 1.5 ms, not 1.50 ms.
-	s := withDecimals(roundSig(x, def), decimalsFor(x, def))
+	s := report.WithSeparators(roundSig(x, def), decimalsFor(x, def))
 	if strings.Contains(s, ".") {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
@@ -150,26 +152,4 @@ func decimalsFor(x float64, sig int) int {
 	}
 	r := roundSig(x, sig)
 	return max(0, sig-1-int(math.Floor(math.Log10(math.Abs(r)))))
-}
-
-// withDecimals prints x with d decimals and commas between thousands.
-func withDecimals(x float64, d int) string {
-	s := strconv.FormatFloat(x, 'f', d, 64)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if neg && strings.Trim(s, "0.") != "" {
-		b.WriteByte('-')
-	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if frac != "" {
-		b.WriteString("." + frac)
-	}
-	return b.String()
 }

@@ -3,6 +3,8 @@ package quote
 import (
 	"strings"
 	"testing"
+
+	"serverlab/bench/report"
 )
 
 // testData is a results file of two targets with a few intervals, enough
@@ -197,4 +199,4 @@ func TestTypedFigures(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return withDecimals(float64(n), 0) }
+func itoa(n int) string { return report.WithSeparators(float64(n), 0) }
