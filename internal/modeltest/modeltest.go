@@ -247,11 +247,18 @@ func ConnectRaw(t *testing.T, fd int, addr, req string) {
 func ReadRaw(t *testing.T, fd int) string {
 	t.Helper()
 	buf := make([]byte, 512)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		t.Fatalf("read: %v", err)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			// Go's runtime signals its own threads (preemption), and a
+			// read with a receive timeout set is never restarted.
+			continue
+		}
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(buf[:n])
 	}
-	return string(buf[:n])
 }
 
 // CPUTime is the CPU time this process has used, user and system.
