@@ -7,7 +7,7 @@
 #   scripts/syscalls.sh > docs/results/syscalls.md      (make syscalls)
 #
 # Usage: scripts/syscalls.sh [seconds] [connections]
-#   MODELS="blocking threaded evloop evloop,-cache=false": the servers; a
+#   MODELS="blocking threaded evloop evloop,-cache=false uring": the servers; a
 #   comma adds serve flags to one of them.
 #
 # strace stops the server at every system call, so everything runs several
@@ -16,7 +16,7 @@
 # benchmark lock is held, as for every measurement here.
 set -euo pipefail
 secs=${1:-3}; conns=${2:-10}
-models=${MODELS:-blocking threaded evloop evloop,-cache=false}
+models=${MODELS:-blocking threaded evloop evloop,-cache=false uring}
 cd "$(dirname "$0")/.."
 command -v strace >/dev/null && command -v wrk >/dev/null || { echo "syscalls.sh needs strace and wrk" >&2; exit 1; }
 go build -o bin/serverlab .
@@ -106,6 +106,9 @@ What each row is:
   another the right to run Go code, and preemption signals. The C floor has none; evloop's
   package documentation ("The loop and the Go runtime") says where evloop's come from and
   which remain.
+- **io_uring_enter**: uring's one system call per turn, which both submits the turn's
+  reads and writes and waits for their completions; those reads and writes are not system
+  calls of their own, which is why uring has no **read** or **writev** row.
 - **openat2**, **fstat**, **epoll_ctl**: once per connection, or once a second per file (the
   open-file cache's check), not once per request.
 
