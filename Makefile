@@ -53,12 +53,12 @@ docs:
 traces: build
 	BIN=$(BIN) ./scripts/lesson-traces.sh
 
-# Every scenario against the three models, pinned, into docs/results: the
+# Every scenario against the four models, pinned, into docs/results: the
 # data (NAME.json); then the exercises' runs, the machine they ran on, and
 # the figures (NAME/) and pages made from all of it (make docs).
 SCENARIOS := baseline crowd slow-client c10k big-files slow-reader churn overload slow-disk
 bench: build
-	@echo "make bench: $(words $(SCENARIOS)) scenarios x 3 models x 10 s, then the exercises: about 10 minutes"
+	@echo "make bench: $(words $(SCENARIOS)) scenarios x 4 models x 10 s, then the exercises: about 13 minutes"
 	@mkdir -p docs/results
 	@n=0; for s in $(SCENARIOS); do n=$$((n+1)); \
 		echo "[$$n/$(words $(SCENARIOS))] $$s"; \
@@ -70,9 +70,9 @@ bench: build
 	@echo "wrote docs/results"
 
 # The runs the lessons' exercise answers quote, into docs/results/ex
-# (about 3 minutes); make docs then fills the answers from them.
+# (about 5 minutes); make docs then fills the answers from them.
 bench-exercises: build
-	@echo "make bench-exercises: the exercises' runs, about 3 minutes"
+	@echo "make bench-exercises: the exercises' runs, about 5 minutes"
 	@BIN=$(BIN) ./scripts/bench-exercises.sh
 
 # Tools the peer comparison needs, installed with apt when missing.

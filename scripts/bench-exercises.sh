@@ -41,4 +41,9 @@ overload-loops          -scenario overload -targets evloop,evloop+loops=2 -durat
 # lesson 09 · slow-disk
 slow-disk-workers       -scenario slow-disk -targets evloop,evloop+disk-workers=4 -duration 5s
 slow-disk-workers-20    -scenario slow-disk -targets evloop+disk-workers=20 -duration 5s
+# lesson 10 · readiness and completion
+readiness-c50           -targets evloop,uring -c 50 -duration 5s -rounds 3
+readiness-c500          -targets evloop,uring -c 500 -duration 5s -rounds 3
+readiness-c10k          -scenario c10k -targets evloop,uring,uring+own-buffers -duration 10s
+readiness-slow-disk     -scenario slow-disk -targets threaded,evloop,uring -duration 5s
 LIST
