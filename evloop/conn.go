@@ -262,7 +262,7 @@ func (l *loop) readRequest(c *conn) state {
 		// Level-triggered: one read per readiness report is enough. If
 		// more is waiting, the next epoll_wait says so again.
 		c.canRead = false
-		n, err := unix.Read(c.fd, c.sess.ReadSpace())
+		n, err := rawRead(c.fd, c.sess.ReadSpace())
 		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
@@ -370,13 +370,10 @@ func (l *loop) writeHead(c *conn) state {
 	o := c.out
 	// The answers held for this batch of pipelined requests go first,
 	// in the same system call.
-	l.iov[0] = c.held[c.heldOff:]
-	l.iov[1] = o.head[o.headOff:]
-	l.iov[2] = o.ready
-	want := len(l.iov[0]) + len(l.iov[1]) + len(l.iov[2])
-	n, err := unix.Writev(c.fd, l.iov[:])
+	held, head := c.held[c.heldOff:], o.head[o.headOff:]
+	want := len(held) + len(head) + len(o.ready)
+	n, err := rawWritev(c.fd, l.iov[:], held, head, o.ready)
 	l.traceWrite(c, "writev", n, want, err)
-	l.iov = [3][]byte{}
 	if err != nil {
 		return l.writeFailed(c, err)
 	}
@@ -443,7 +440,7 @@ func (l *loop) writeHeld(c *conn) state {
 		return l.wait(c, writable)
 	}
 	want := len(c.held) - c.heldOff
-	n, err := unix.Write(c.fd, c.held[c.heldOff:])
+	n, err := rawWrite(c.fd, c.held[c.heldOff:])
 	l.traceWrite(c, "write", n, want, err)
 	if err != nil {
 		return l.writeFailed(c, err)
@@ -504,7 +501,7 @@ func (l *loop) writeBody(c *conn) state {
 		var err error
 		if len(o.ready) > 0 {
 			want = len(o.ready)
-			n, err = unix.Write(c.fd, o.ready)
+			n, err = rawWrite(c.fd, o.ready)
 			l.traceWrite(c, "write", n, want, err)
 			if err == nil {
 				o.ready = o.ready[n:]
@@ -585,7 +582,7 @@ func (l *loop) lingerClose(c *conn) state {
 	}
 	if c.canRead {
 		c.canRead = false
-		n, err := unix.Read(c.fd, l.discard)
+		n, err := rawRead(c.fd, l.discard)
 		l.traceRead(c, n, err)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:

@@ -157,15 +157,20 @@
 //
 // So the loop is not locked to its thread, and it yields (runtime.Gosched,
 // a fraction of a microsecond on the same thread) once a millisecond: it is
-// never preempted, sysmon finds nothing to take and backs off to its 10 ms
-// pace. Locked, each yield would cost a hand-over between two threads. The
-// stats channel and signal handling get their turn at each yield too.
+// never preempted. Its reads and writes, which cannot block on non-blocking
+// sockets, are raw system calls (rawio.go): the runtime does not prepare to
+// hand its P away for them, which saves that bookkeeping on every call and
+// leaves sysmon nothing to take while a write runs the receiver's TCP work.
+// Locked, each yield would cost a hand-over between two threads. The stats
+// channel and signal handling get their turn at each yield.
 //
-// What cannot be removed: sysmon still wakes (about a hundred times a
-// second), polls the runtime's own netpoller every 10 ms when no thread
-// does, and takes the P when epoll_wait sleeps longer than a tick — the
-// price of the loop sleeping in the kernel holding no P, so that the rest
-// of the program (the garbage collector included) can run meanwhile. A
-// loop that held its P across epoll_wait (a raw system call) would stop
-// those cold; gnet makes only its non-blocking epoll_wait(0) that way.
+// What cannot be removed: sysmon still wakes, tens to a thousand times a
+// second as the machine is loaded, polls the runtime's own netpoller every
+// 10 ms when no thread does, and takes the P when epoll_wait sleeps through
+// one of its ticks — the price of the loop sleeping in the kernel without
+// its P, so that the rest of the program (the garbage collector included)
+// can run meanwhile. A loop that held its P across a sleeping epoll_wait
+// (a raw system call) would stop all of that cold; gnet makes only its
+// non-blocking epoll_wait(0) that way. docs/results/syscalls.md counts what
+// is left.
 package evloop

@@ -38,9 +38,9 @@ type loop struct {
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
 	timers   timerHeap
-	iov      [3][]byte // writev's argument, kept here so it is not allocated
-	heldBufs [][]byte  // spare buffers for held answers (see hold)
-	discard  []byte    // where the closing state throws away what it reads
+	iov      [3]unix.Iovec // writev's argument, kept here so it is not allocated
+	heldBufs [][]byte      // spare buffers for held answers (see hold)
+	discard  []byte        // where the closing state throws away what it reads
 	wakeBuf  [8]byte
 
 	acceptPaused bool

@@ -1,0 +1,71 @@
+package evloop
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The loop's reads and writes on its sockets, made as raw system calls.
+//
+// Go's usual system call (syscall.Syscall, under unix.Read and friends)
+// tells the scheduler "this thread may block in the kernel": on the way in
+// it marks the goroutine as in a system call, so that if the call lasts,
+// the runtime's monitor (sysmon) can hand the goroutine's P, its right to
+// run Go code, to another thread; on the way out it takes the P back. That
+// is right for a call that may sleep, and wasted on one that cannot: every
+// socket here is non-blocking, so read and write return at once, with data
+// or EAGAIN. Worse, a write to a loopback socket runs the receiving side's
+// TCP processing in the same call, tens of microseconds, long enough for
+// sysmon to take the P away from a loop that was never going to sleep
+// (see "The loop and the Go runtime" in doc.go). RawSyscall skips all of
+// that: the runtime sees a goroutine running Go code.
+//
+// The one wait that does sleep, epoll_wait, stays an ordinary system call:
+// while the loop sleeps there, its P must be free for the rest of the
+// program, the garbage collector included.
+
+// rawRead is read(2) on a non-blocking descriptor.
+func rawRead(fd int, p []byte) (int, error) {
+	return rawRW(unix.SYS_READ, fd, p)
+}
+
+// rawWrite is write(2) on a non-blocking descriptor.
+func rawWrite(fd int, p []byte) (int, error) {
+	return rawRW(unix.SYS_WRITE, fd, p)
+}
+
+func rawRW(trap uintptr, fd int, p []byte) (int, error) {
+	var buf unsafe.Pointer
+	if len(p) > 0 {
+		buf = unsafe.Pointer(&p[0])
+	}
+	n, _, errno := unix.RawSyscall(trap, uintptr(fd), uintptr(buf), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// rawWritev is writev(2) of the non-empty slices of bufs on a non-blocking
+// descriptor, with iov as the kernel's argument (kept by the caller, so
+// that a write allocates nothing).
+func rawWritev(fd int, iov []unix.Iovec, bufs ...[]byte) (int, error) {
+	n := 0
+	for _, b := range bufs {
+		if len(b) > 0 {
+			iov[n].Base = &b[0]
+			iov[n].SetLen(len(b))
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	w, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	clear(iov[:n]) // no pointers into buffers left for the collector to keep
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(w), nil
+}
