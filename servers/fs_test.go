@@ -176,6 +176,26 @@ func TestFileStepsOnDisk(t *testing.T) {
 	if !strings.HasPrefix(statusLine(s), "HTTP/1.1 403 ") {
 		t.Fatalf("escape: %q, want 403", statusLine(s))
 	}
+	s.Sent(time.Now())
+
+	// An open that worked and a stat that failed: 403, as Do answers a
+	// failed fstat, whatever the errno; and Adopt closes the descriptor.
+	// (Not /a.txt again: the open-file cache answers that without a step.)
+	feed(s, "GET /inside HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
+	s.Next()
+	op = s.Open()
+	root, _ = op.Root()
+	fd, err = unix.Openat2(root, op.Path, &unix.OpenHow{Flags: OpenFlags, Resolve: ResolveFlags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Opened(op.Adopt(fd, Stat{}, unix.EIO))
+	if !strings.HasPrefix(statusLine(s), "HTTP/1.1 403 ") {
+		t.Fatalf("failed stat: %q, want 403", statusLine(s))
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Fatalf("the descriptor of a failed stat is still open (fcntl: %v)", err)
+	}
 }
 
 // TestSlowDiskHoldsTheThread: the simulated disk delay is spent in the

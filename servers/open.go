@@ -58,10 +58,14 @@ func (o *OpenStep) Root() (dirfd int, ok bool) {
 // cache. On EAGAIN or EINTR from openat2, submit the open again instead.
 func (o *OpenStep) Adopt(fd int, st Stat, err error) OpenResult {
 	if err != nil {
+		refusal := openError(err)
 		if fd >= 0 {
+			// The open worked and the stat failed: Do answers that
+			// with 403, and so does this.
 			diskFile(fd).Close()
+			refusal = errForbidden
 		}
-		return o.site.adopt(o.Path, nil, Stat{}, openError(err), o.now)
+		return o.site.adopt(o.Path, nil, Stat{}, refusal, o.now)
 	}
 	return o.site.adopt(o.Path, diskFile(fd), st, nil, o.now)
 }
