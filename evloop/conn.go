@@ -2,11 +2,11 @@ package evloop
 
 import (
 	"errors"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 )
 
@@ -127,9 +127,7 @@ type conn struct {
 
 	// The connection's place in the loop's timer heap (timer.go), at the
 	// deadline its Session gives for the present wait.
-	timerOn bool
-	alarm   time.Time
-	heapIdx int
+	timer timers.Timer[*conn]
 }
 
 // outgoing is a response in progress. The head is sent from headOff; the
@@ -210,7 +208,7 @@ func (l *loop) wait(c *conn, ev events) state {
 	if !l.watch(c, ev) {
 		return closed
 	}
-	l.setTimer(c, c.sess.Deadline())
+	l.timers.Set(&c.timer, c, c.sess)
 	return c.state
 }
 
@@ -246,7 +244,7 @@ func (l *loop) readRequest(c *conn) state {
 	for {
 		if c.sess.Next() { // a request is in, or a 408 is due
 			l.traceRequest(c)
-			l.stopTimer(c)
+			c.timer.Stop()
 			return openingFile
 		}
 		if !c.canRead {
@@ -553,7 +551,7 @@ func (l *loop) sent(c *conn, n int) {
 // to closing.
 func (l *loop) finishResponse(c *conn) state {
 	keepAlive := c.sess.Sent(l.now)
-	l.stopTimer(c)
+	c.timer.Stop()
 	l.putOut(c)
 	if !keepAlive || l.draining {
 		return closing

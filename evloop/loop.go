@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
 )
@@ -37,7 +38,7 @@ type loop struct {
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
-	timers   timerHeap
+	timers   timers.Heap[*conn]
 	iov      [3]unix.Iovec // writev's argument, kept here so it is not allocated
 	heldBufs [][]byte      // spare buffers for held answers (see hold)
 	discard  []byte        // where the closing state throws away what it reads
@@ -360,7 +361,7 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
+		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	c.fd = fd
 	return c
@@ -400,7 +401,7 @@ func (l *loop) closeConn(c *conn) {
 		c.doomed = true
 		return
 	}
-	l.removeTimer(c)
+	l.timers.Remove(&c.timer)
 	if c.registered {
 		err := l.poller.del(c.fd) // before close: poll(2) keeps its own list
 		l.traceWatch(c, "DEL", 0, err)
@@ -416,7 +417,7 @@ func (l *loop) closeConn(c *conn) {
 	l.nconns--
 	l.srv.open.Add(-1)
 
-	*c = conn{heapIdx: -1, sess: c.sess}
+	*c = conn{sess: c.sess}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)
 	}

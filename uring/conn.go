@@ -2,11 +2,11 @@ package uring
 
 import (
 	"errors"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 )
 
@@ -100,9 +100,7 @@ type conn struct {
 	out *response
 
 	// The timer (timer.go): the connection's place in the loop's heap.
-	timerOn bool
-	alarm   time.Time
-	heapIdx int
+	timer timers.Timer[*conn]
 }
 
 // response is what a connection needs while it answers a request.
@@ -230,7 +228,7 @@ func (l *loop) submitted(c *conn, s *sqe) {
 
 // waitUntil bounds what c now waits for by its Session's deadline.
 func (l *loop) waitUntil(c *conn) {
-	l.setTimer(c, c.sess.Deadline())
+	l.timers.Set(&c.timer, c, c.sess)
 }
 
 // fail ends c because its connection broke (err): the Session counts it,
@@ -249,7 +247,7 @@ func (l *loop) receiveRequest(c *conn) state {
 	}
 	if c.sess.Next() { // a request is in, or a 408 is due
 		l.traceRequest(c)
-		l.stopTimer(c)
+		c.timer.Stop()
 		return openingFile
 	}
 	s := l.ring.get()
@@ -518,7 +516,7 @@ func (l *loop) responseSent(c *conn, res int32) state {
 func (l *loop) finishResponse(c *conn) state {
 	keepAlive := c.sess.Sent(l.now)
 	c.answered = true
-	l.stopTimer(c)
+	c.timer.Stop()
 	l.putOut(c)
 	if !keepAlive || l.draining {
 		return lingering
@@ -578,7 +576,7 @@ func (l *loop) lingered(c *conn, kind uint8, res int32, data []byte) state {
 // ended it. Nothing of c is in the ring now (interrupt waits for that), so
 // once the CLOSE completes, no completion can name it again.
 func (l *loop) closeConn(c *conn) {
-	l.removeTimer(c)
+	l.timers.Remove(&c.timer)
 	// The Session counts an error if a response was cut short, releases
 	// its file, and counts the connection closed.
 	c.sess.Close()
@@ -596,7 +594,7 @@ func (l *loop) closeConn(c *conn) {
 // none is, c moves to then at once. A limit that expired, and Shutdown,
 // end connections this way.
 func (l *loop) interrupt(c *conn, then state) {
-	l.stopTimer(c)
+	c.timer.Stop()
 	c.starved = false
 	switch {
 	case c.state == closing:

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
 )
@@ -42,7 +43,7 @@ type loop struct {
 	outs        []*response // responses in progress no connection is using
 	chunks      [][]byte    // spare file buffers, chunkSize
 	smallChunks [][]byte    // and smallChunk
-	timers      timerHeap
+	timers      timers.Heap[*conn]
 	// starved are connections whose receive came back with ENOBUFS (the
 	// provided buffers were all taken at that moment); they try again after
 	// this batch, when the buffers it used are back in the ring.
@@ -444,7 +445,7 @@ func (l *loop) newConn(fd int) *conn {
 		c = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
+		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	if n := len(l.slots); n > 0 {
 		c.idx = l.slots[n-1]
@@ -470,7 +471,7 @@ func (l *loop) release(c *conn) {
 	if l.acceptPaused {
 		l.resumeAccept() // a descriptor is free again
 	}
-	*c = conn{heapIdx: -1, sess: c.sess}
+	*c = conn{sess: c.sess}
 	if len(l.free) < maxSpareConns {
 		l.free = append(l.free, c)
 	}
