@@ -1,18 +1,12 @@
 package evloop
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
 	"serverlab/internal/timers"
 	"serverlab/servers"
 )
-
-// errFileShrank ends a response whose file got shorter while it was being
-// sent: the promised Content-Length can no longer be kept.
-var errFileShrank = errors.New("file shrank while being sent")
 
 // state is where a connection is in lesson 00's third loop. A blocking
 // server keeps this in its program counter — "I am on the line that writes
@@ -243,7 +237,7 @@ func (l *loop) watch(c *conn, ev events) bool {
 func (l *loop) readRequest(c *conn) state {
 	for {
 		if c.sess.Next() { // a request is in, or a 408 is due
-			l.traceRequest(c)
+			c.sess.TraceRequest(l.tr, c.id, c.fd)
 			c.timer.Stop()
 			return openingFile
 		}
@@ -299,7 +293,7 @@ func (l *loop) openFile(c *conn) state {
 		c.sess.Opened(op.Do()) // no workers: the loop opens the file itself
 		l.traceOpen(c, "opened (openat2, fstat)", op)
 	}
-	l.traceAnswer(c) // no file step above: the open-file cache had it
+	c.sess.TraceAnswer(l.tr, c.id, c.fd) // no file step above: the open-file cache had it
 	if c.out == nil {
 		l.takeOut(c)
 	}
@@ -330,7 +324,7 @@ func (l *loop) openFile(c *conn) state {
 func (l *loop) startFile(c *conn) state {
 	o := c.out
 	if o.fileShort {
-		c.sess.Fail(errFileShrank)
+		c.sess.Fail(servers.ErrFileShrank)
 		return closed
 	}
 	if o.file != nil && !o.useSendfile && len(o.ready) == 0 && o.off < o.end {
@@ -346,7 +340,7 @@ func (l *loop) startFile(c *conn) state {
 		n, err := o.file.ReadAt(o.buf[:want], o.off)
 		l.traceFile(c, "pread", n, o.off, err)
 		if err != nil || n == 0 {
-			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
+			c.sess.Fail(servers.ErrFileShrank) // the file shrank (or failed) under us
 			return closed
 		}
 		o.ready = o.buf[:n]
@@ -512,7 +506,7 @@ func (l *loop) writeBody(c *conn) state {
 			n, err = unix.Sendfile(c.fd, o.file.Fd(), &o.off, want)
 			l.traceWrite(c, "sendfile", n, want, err)
 			if err == nil && n == 0 {
-				c.sess.Fail(errFileShrank) // shorter than promised
+				c.sess.Fail(servers.ErrFileShrank) // shorter than promised
 				return closed
 			}
 		}

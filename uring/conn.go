@@ -1,18 +1,12 @@
 package uring
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
 	"serverlab/internal/timers"
 	"serverlab/servers"
 )
-
-// errFileShrank ends a response whose file got shorter while it was being
-// sent: the promised Content-Length can no longer be kept.
-var errFileShrank = errors.New("file shrank while being sent")
 
 // state is where a connection is in lesson 00's third loop, named after the
 // request it has under way in the ring. evloop's states say what a
@@ -246,7 +240,7 @@ func (l *loop) receiveRequest(c *conn) state {
 		return receivingRequest // retryStarved will submit it
 	}
 	if c.sess.Next() { // a request is in, or a 408 is due
-		l.traceRequest(c)
+		c.sess.TraceRequest(l.tr, c.id, c.fd)
 		c.timer.Stop()
 		return openingFile
 	}
@@ -396,7 +390,7 @@ func (l *loop) dropOpen(c *conn, kind uint8, res int32) {
 // beginResponse takes the response the Session decided and prepares to
 // send it: a head, and perhaps a range of a file.
 func (l *loop) beginResponse(c *conn) {
-	l.traceAnswer(c)
+	c.sess.TraceAnswer(l.tr, c.id, c.fd)
 	o := c.out
 	o.head, o.headOff = c.sess.Head(), 0
 	f, off, n := c.sess.Body()
@@ -446,7 +440,7 @@ func (l *loop) fetchFile(c *conn) state {
 // fileFetched is FINISHED_READING_FROM_DISK.
 func (l *loop) fileFetched(c *conn, res int32) state {
 	if res <= 0 {
-		return l.fail(c, errFileShrank) // the file shrank (or failed) under us
+		return l.fail(c, servers.ErrFileShrank) // the file shrank (or failed) under us
 	}
 	o := c.out
 	o.cs, o.ce = 0, int(res)

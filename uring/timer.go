@@ -57,11 +57,11 @@ func (l *loop) armAlarm() {
 // enough), the close.
 func (l *loop) expireTimers() {
 	for c, answer := range l.timers.Expired(l.now) {
-		l.traceTimer(c, answer)
 		then := closing
 		if answer {
 			then = receivingRequest // where Next hands out the answer
 		}
+		l.traceTimer(c, then)
 		l.interrupt(c, then)
 	}
 	if l.acceptPaused && !l.acceptResume.After(l.now) {
