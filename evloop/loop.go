@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"serverlab/internal/shutdown"
 	"serverlab/internal/sock"
+	"serverlab/internal/spares"
 	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
@@ -34,7 +34,7 @@ type loop struct {
 	ready   []event   // what the poller found ready this turn
 	conns   []*conn   // indexed by descriptor: the socket -> connection table
 	nconns  int
-	free    []*conn // closed connections kept for reuse, with their Sessions
+	free    spares.Stack[*conn] // closed connections kept for reuse, with their Sessions
 	// spareOut holds the responses in progress that no connection is
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
@@ -286,19 +286,13 @@ func (l *loop) wakeUp() {
 	l.doneSpare = jobs[:0]
 	l.mu.Unlock()
 
-	switch l.srv.life.Phase() {
-	case shutdown.Draining:
-		l.drain()
-	case shutdown.Stopping:
-		l.drain()
-		l.stop()
-	}
+	l.srv.life.Follow(l)
 }
 
-// drain starts a graceful shutdown: stop accepting, close every connection
+// Drain starts a graceful shutdown: stop accepting, close every connection
 // that is between requests, and let the responses under way finish (each
 // then closes instead of reading another request).
-func (l *loop) drain() {
+func (l *loop) Drain() {
 	if l.draining {
 		return
 	}
@@ -317,8 +311,8 @@ func (l *loop) drain() {
 	}
 }
 
-// stop closes every connection now: Shutdown's context is done.
-func (l *loop) stop() {
+// Stop closes every connection now: Shutdown's context is done.
+func (l *loop) Stop() {
 	for _, c := range l.conns {
 		if c != nil {
 			l.closeConn(c)
@@ -328,11 +322,8 @@ func (l *loop) stop() {
 
 // newConn takes a connection from the pool, or makes one.
 func (l *loop) newConn(fd int) *conn {
-	var c *conn
-	if n := len(l.free); n > 0 {
-		c = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
+	c, ok := l.free.Get()
+	if !ok {
 		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	c.fd = fd
@@ -390,9 +381,7 @@ func (l *loop) closeConn(c *conn) {
 	l.srv.open.Add(-1)
 
 	*c = conn{sess: c.sess}
-	if len(l.free) < maxSpareConns {
-		l.free = append(l.free, c)
-	}
+	l.free.Put(c, maxSpareConns)
 }
 
 // close releases everything the loop holds. It runs on the loop's thread

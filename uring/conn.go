@@ -482,6 +482,19 @@ func (l *loop) sendResponse(c *conn) state {
 	return sendingResponse
 }
 
+// finishResponse ends the response just sent: on to the next request, or
+// to the close.
+func (l *loop) finishResponse(c *conn) state {
+	keepAlive := c.sess.Sent(l.now)
+	c.timer.Stop()
+	l.putOut(c)
+	c.answered = true
+	if keepAlive && !l.draining {
+		return receivingRequest
+	}
+	return lingering
+}
+
 // responseSent is FINISHED_WRITING_TO_SOCKET: res bytes went out, perhaps
 // fewer than asked (a short send), which sendResponse resumes.
 func (l *loop) responseSent(c *conn, res int32) state {
@@ -503,19 +516,6 @@ func (l *loop) responseSent(c *conn, res int32) state {
 	o.headOff += h
 	o.cs += n - h
 	return sendingResponse
-}
-
-// finishResponse ends the response just sent: on to the next request, or
-// to the close.
-func (l *loop) finishResponse(c *conn) state {
-	keepAlive := c.sess.Sent(l.now)
-	c.answered = true
-	c.timer.Stop()
-	l.putOut(c)
-	if !keepAlive || l.draining {
-		return lingering
-	}
-	return receivingRequest
 }
 
 // linger starts (and continues) the lingering state, the end of a

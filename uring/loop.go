@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"serverlab/internal/shutdown"
 	"serverlab/internal/sock"
+	"serverlab/internal/spares"
 	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
@@ -39,7 +39,7 @@ type loop struct {
 	gens   []uint32 // each slot's generation, bumped when it is freed
 	slots  []uint32 // free slot indices
 	nconns int
-	free   []*conn // closed connections' structs, kept for reuse
+	free   spares.Stack[*conn] // closed connections' structs, kept for reuse
 
 	outs        []*response // responses in progress no connection is using
 	chunks      [][]byte    // spare file buffers, chunkSize
@@ -361,22 +361,16 @@ func (l *loop) wake() {
 // wakeUp handles the eventfd's READ: Shutdown has moved the server's phase.
 func (l *loop) wakeUp() {
 	l.wakeArmed = false
-	switch l.srv.life.Phase() {
-	case shutdown.Draining:
-		l.drain()
-	case shutdown.Stopping:
-		l.drain()
-		l.stop()
-	}
+	l.srv.life.Follow(l)
 	if !l.finished() {
 		l.armWake()
 	}
 }
 
-// drain starts a graceful shutdown: stop accepting, close every connection
+// Drain starts a graceful shutdown: stop accepting, close every connection
 // between requests, and let the responses under way finish (each then
 // closes instead of reading another request).
-func (l *loop) drain() {
+func (l *loop) Drain() {
 	if l.draining {
 		return
 	}
@@ -394,8 +388,8 @@ func (l *loop) drain() {
 	}
 }
 
-// stop closes every connection now: Shutdown's context is done.
-func (l *loop) stop() {
+// Stop closes every connection now: Shutdown's context is done.
+func (l *loop) Stop() {
 	for _, c := range l.conns {
 		if c != nil {
 			l.interrupt(c, closing)
@@ -405,11 +399,8 @@ func (l *loop) stop() {
 
 // newConn gives a connection a slot in the table.
 func (l *loop) newConn(fd int) *conn {
-	var c *conn
-	if n := len(l.free); n > 0 {
-		c = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
+	c, ok := l.free.Get()
+	if !ok {
 		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	if n := len(l.slots); n > 0 {
@@ -437,9 +428,7 @@ func (l *loop) release(c *conn) {
 		l.resumeAccept() // a descriptor is free again
 	}
 	*c = conn{sess: c.sess}
-	if len(l.free) < maxSpareConns {
-		l.free = append(l.free, c)
-	}
+	l.free.Put(c, maxSpareConns)
 }
 
 // close releases everything the loop holds. It runs on the loop's thread

@@ -38,6 +38,24 @@ type State struct {
 // Phase is the phase the server is in now.
 func (s *State) Phase() Phase { return Phase(s.phase.Load()) }
 
+// Loop is one of a server's loops, as the phases need it.
+type Loop interface {
+	Drain() // stop accepting; close the connections between requests
+	Stop()  // close every connection now
+}
+
+// Follow makes l, just woken, act on the phase: drain once Draining, and
+// stop as well once Stopping.
+func (s *State) Follow(l Loop) {
+	switch s.Phase() {
+	case Draining:
+		l.Drain()
+	case Stopping:
+		l.Drain()
+		l.Stop()
+	}
+}
+
 // Stop moves the server to Stopping at once: a loop failed, and the others
 // must close everything so that Serve can return. The caller wakes them.
 func (s *State) Stop() { s.phase.Store(int32(Stopping)) }
