@@ -1,9 +1,8 @@
 // Package sock makes sockets from raw system calls, for the models that
-// work below Go's net package (blocking, evloop, uring). Doing it by hand
-// shows the steps net.Listen hides: socket, setsockopt, bind, listen; and
-// the options, and the spare descriptor, an event loop's accepted
-// connections need. It also makes the socketpairs a parent hands the server
-// it starts (Pair).
+// work below Go's net package. Doing it by hand shows the steps net.Listen
+// hides: socket, setsockopt, bind, listen; and the options, and the spare
+// descriptor, that an event loop's accepted connections need. It also makes
+// the socketpairs a parent hands the server it starts (Pair).
 package sock
 
 import (
