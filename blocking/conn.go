@@ -24,11 +24,6 @@ const (
 	sendfileChunk = 1 << 20
 )
 
-// errFileShrank ends a response whose file got shorter while it was being
-// sent: the promised Content-Length can no longer be kept, so the only
-// honest thing left is to close the connection.
-var errFileShrank = errors.New("file shrank while being sent")
-
 // Options are the blocking model's own knobs.
 type Options struct {
 	// KeepAlive lets a connection carry more than one request. Off (the
@@ -99,7 +94,7 @@ func (c *Conn) Serve(s Socket) {
 	defer c.closeConn()
 	for c.readRequest() {
 		for c.sess.Next() {
-			c.traceRequest()
+			c.sess.TraceRequest(c.tr, c.id, c.ts.fd)
 			if !c.respond() {
 				return
 			}
@@ -213,7 +208,7 @@ func (c *Conn) fetchFile() {
 		c.sess.Opened(op.Do())
 		c.traceOpen(op)
 	}
-	c.traceAnswer() // no file step above: the open-file cache had it
+	c.sess.TraceAnswer(c.tr, c.id, c.ts.fd) // no file step above: the open-file cache had it
 }
 
 // writeHead sends the response head (and, for an error, its short body).
@@ -251,7 +246,7 @@ func (c *Conn) sendFile(f *servers.File, off, n int64) error {
 			return fmt.Errorf("sendfile: %w", err)
 		}
 		if sent == 0 {
-			return errFileShrank
+			return servers.ErrFileShrank
 		}
 		c.sess.Wrote(sent, time.Now())
 		off += int64(sent)
@@ -274,7 +269,7 @@ func (c *Conn) copyFile(f *servers.File, off, n int64) error {
 			return err
 		}
 		if m == 0 {
-			return errFileShrank
+			return servers.ErrFileShrank
 		}
 		c.sess.Fetched(time.Now()) // the disk's time, not the client's
 		if err := c.send(buf[:m], false); err != nil {

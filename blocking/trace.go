@@ -102,23 +102,9 @@ func readErr(n int, err error) string {
 	return trace.Errno(err)
 }
 
-// traceRequest reports the request the core has just found.
-func (c *Conn) traceRequest() {
-	if c.tr.On() {
-		c.tr.Emit(trace.Event{Kind: trace.Request, Conn: c.id, Fd: c.ts.fd, Text: c.sess.RequestLine()})
-	}
-}
-
 // traceOpen reports a file step done here: an open.
 func (c *Conn) traceOpen(op *servers.OpenStep) {
 	if c.tr.On() {
 		c.tr.Emit(trace.Event{Kind: trace.File, Conn: c.id, Fd: c.ts.fd, Text: "opened (openat2, fstat) " + op.Path})
-	}
-}
-
-// traceAnswer reports the answer the core decided.
-func (c *Conn) traceAnswer() {
-	if c.tr.On() {
-		c.tr.Emit(trace.Event{Kind: trace.Answer, Conn: c.id, Fd: c.ts.fd, Text: c.sess.Answer(), N: int64(c.sess.Response().Status)})
 	}
 }

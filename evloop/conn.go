@@ -1,18 +1,12 @@
 package evloop
 
 import (
-	"errors"
-	"time"
-
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 )
-
-// errFileShrank ends a response whose file got shorter while it was being
-// sent: the promised Content-Length can no longer be kept.
-var errFileShrank = errors.New("file shrank while being sent")
 
 // state is where a connection is in lesson 00's third loop. A blocking
 // server keeps this in its program counter — "I am on the line that writes
@@ -127,9 +121,7 @@ type conn struct {
 
 	// The connection's place in the loop's timer heap (timer.go), at the
 	// deadline its Session gives for the present wait.
-	timerOn bool
-	alarm   time.Time
-	heapIdx int
+	timer timers.Timer[*conn]
 }
 
 // outgoing is a response in progress. The head is sent from headOff; the
@@ -210,7 +202,7 @@ func (l *loop) wait(c *conn, ev events) state {
 	if !l.watch(c, ev) {
 		return closed
 	}
-	l.setTimer(c, c.sess.Deadline())
+	l.timers.Set(&c.timer, c, c.sess)
 	return c.state
 }
 
@@ -245,8 +237,8 @@ func (l *loop) watch(c *conn, ev events) bool {
 func (l *loop) readRequest(c *conn) state {
 	for {
 		if c.sess.Next() { // a request is in, or a 408 is due
-			l.traceRequest(c)
-			l.stopTimer(c)
+			c.sess.TraceRequest(l.tr, c.id, c.fd)
+			c.timer.Stop()
 			return openingFile
 		}
 		if !c.canRead {
@@ -301,7 +293,7 @@ func (l *loop) openFile(c *conn) state {
 		c.sess.Opened(op.Do()) // no workers: the loop opens the file itself
 		l.traceOpen(c, "opened (openat2, fstat)", op)
 	}
-	l.traceAnswer(c) // no file step above: the open-file cache had it
+	c.sess.TraceAnswer(l.tr, c.id, c.fd) // no file step above: the open-file cache had it
 	if c.out == nil {
 		l.takeOut(c)
 	}
@@ -332,7 +324,7 @@ func (l *loop) openFile(c *conn) state {
 func (l *loop) startFile(c *conn) state {
 	o := c.out
 	if o.fileShort {
-		c.sess.Fail(errFileShrank)
+		c.sess.Fail(servers.ErrFileShrank)
 		return closed
 	}
 	if o.file != nil && !o.useSendfile && len(o.ready) == 0 && o.off < o.end {
@@ -348,7 +340,7 @@ func (l *loop) startFile(c *conn) state {
 		n, err := o.file.ReadAt(o.buf[:want], o.off)
 		l.traceFile(c, "pread", n, o.off, err)
 		if err != nil || n == 0 {
-			c.sess.Fail(errFileShrank) // the file shrank (or failed) under us
+			c.sess.Fail(servers.ErrFileShrank) // the file shrank (or failed) under us
 			return closed
 		}
 		o.ready = o.buf[:n]
@@ -514,7 +506,7 @@ func (l *loop) writeBody(c *conn) state {
 			n, err = unix.Sendfile(c.fd, o.file.Fd(), &o.off, want)
 			l.traceWrite(c, "sendfile", n, want, err)
 			if err == nil && n == 0 {
-				c.sess.Fail(errFileShrank) // shorter than promised
+				c.sess.Fail(servers.ErrFileShrank) // shorter than promised
 				return closed
 			}
 		}
@@ -553,7 +545,7 @@ func (l *loop) sent(c *conn, n int) {
 // to closing.
 func (l *loop) finishResponse(c *conn) state {
 	keepAlive := c.sess.Sent(l.now)
-	l.stopTimer(c)
+	c.timer.Stop()
 	l.putOut(c)
 	if !keepAlive || l.draining {
 		return closing

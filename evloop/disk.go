@@ -115,7 +115,7 @@ func (l *loop) submit(c *conn, j diskJob) state {
 	l.pending++
 	l.inflight.Add(1)
 	l.srv.disk.jobs <- j
-	l.stopTimer(c)
+	c.timer.Stop()
 	if !l.watch(c, 0) {
 		return closed
 	}

@@ -369,8 +369,7 @@ func TestOutOfDescriptors(t *testing.T) {
 		t.Run("spare="+strconv.FormatBool(withSpare), func(t *testing.T) {
 			ts := startServer(t, serverOpts{noServe: true})
 			if !withSpare {
-				unix.Close(ts.loops[0].spare)
-				ts.loops[0].spare = -1
+				ts.loops[0].spare.Close()
 			}
 			// Clients queue in the listener's backlog before the loop
 			// runs: no server descriptor is spent on them yet.

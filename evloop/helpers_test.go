@@ -100,10 +100,7 @@ func (ts *testServer) start() {
 	// Wait until Serve has claimed the server, so that a Shutdown from
 	// the test can never race ahead of it.
 	for {
-		ts.mu.Lock()
-		ok := ts.serving
-		ts.mu.Unlock()
-		if ok {
+		if ts.life.Serving() {
 			return
 		}
 		time.Sleep(time.Millisecond)

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/spares"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
 )
@@ -25,19 +27,19 @@ type loop struct {
 	tr     *trace.Tracer // nil unless tracing: see trace.go
 	lfd    int           // listening socket, -1 once closed
 	wakeFd int           // eventfd: disk completions and Shutdown wake the loop here
-	spare  int           // a descriptor held in reserve for EMFILE; see outOfDescriptors
+	spare  sock.Spare    // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
 	now     time.Time // read once per turn of the loop
 	yielded time.Time // when the loop last gave the scheduler a turn
 	ready   []event   // what the poller found ready this turn
 	conns   []*conn   // indexed by descriptor: the socket -> connection table
 	nconns  int
-	free    []*conn // closed connections kept for reuse, with their Sessions
+	free    spares.Stack[*conn] // closed connections kept for reuse, with their Sessions
 	// spareOut holds the responses in progress that no connection is
 	// using: a connection holds one only while it answers (see conn.out).
 	spareOut []*outgoing
 	chunks   [][]byte // spare file buffers
-	timers   timerHeap
+	timers   timers.Heap[*conn]
 	iov      [3]unix.Iovec // writev's argument, kept here so it is not allocated
 	heldBufs [][]byte      // spare buffers for held answers (see hold)
 	discard  []byte        // where the closing state throws away what it reads
@@ -69,7 +71,7 @@ const (
 // (and closes, if it fails).
 func newLoop(id int, s *server, lfd int) (*loop, error) {
 	l := &loop{
-		id: id, srv: s, cfg: &s.cfg, tr: tracer(s, id), lfd: lfd, wakeFd: -1, spare: -1,
+		id: id, srv: s, cfg: &s.cfg, tr: tracer(s, id), lfd: lfd, wakeFd: -1,
 		ready:   make([]event, maxEvents),
 		discard: make([]byte, 16<<10),
 	}
@@ -90,7 +92,7 @@ func newLoop(id int, s *server, lfd int) (*loop, error) {
 		l.close()
 		return nil, fmt.Errorf("evloop: loop %d: eventfd: %w", id, err)
 	}
-	l.spare = openSpare()
+	l.spare.Take()
 	if err = l.poller.add(l.wakeFd, readable); err == nil {
 		err = l.poller.add(l.lfd, readable)
 	}
@@ -219,15 +221,7 @@ func (l *loop) openConn(fd int) {
 		unix.Close(fd)
 		return
 	}
-	// The head of a response must leave at once, not wait for Nagle's
-	// algorithm to collect more. A failure here (the client already gone)
-	// shows up on the first read instead.
-	sock.SetNoDelay(fd)
-	// Send what is queued from this core, not the client's.
-	sock.LimitUnsent(fd)
-	if l.srv.sendBuffer > 0 {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.srv.sendBuffer)
-	}
+	sock.Tune(fd, l.srv.sendBuffer)
 
 	c := l.newConn(fd)
 	c.id = l.tr.Conn() // its number in a trace
@@ -246,36 +240,17 @@ func (l *loop) openConn(fd int) {
 // outOfDescriptors handles EMFILE/ENFILE from accept, and reports whether
 // accepting may go on. The trap: the connection stays in the kernel's queue,
 // so the listener stays readable, and a level-triggered loop that just
-// returns is woken again at once, for ever — 100% CPU doing nothing.
-//
-// The spare-descriptor trick (from libev's documentation; nginx instead
-// stops accepting for a while): keep one descriptor open on /dev/null for
-// this moment. Close it, which frees one slot; accept the waiting client
-// with that slot and close it at once, which tells it "no" instead of
-// leaving it hanging; reopen the spare. The queue drains, the loop sleeps,
-// and the connections already open are served as before. If the spare
-// cannot be had back, stop watching the listener for acceptPause instead.
+// returns is woken again at once, for ever. The spare-descriptor trick
+// (sock.Spare) refuses the client waiting: the queue drains, the loop
+// sleeps, and the connections already open are served as before. If the
+// spare could not be had back, stop watching the listener for acceptPause
+// instead.
 func (l *loop) outOfDescriptors() bool {
-	if l.spare < 0 {
+	if !l.spare.Held() {
 		l.pauseAccept()
 		return false
 	}
-	unix.Close(l.spare)
-	fd, _, err := unix.Accept4(l.lfd, unix.SOCK_CLOEXEC)
-	if err == nil {
-		l.cfg.Stats.ConnRefused() // before the close, as in openConn
-		unix.Close(fd)
-	}
-	l.spare = openSpare()
-	return err == nil
-}
-
-func openSpare() int {
-	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	return fd
+	return l.spare.Refuse(l.lfd, l.cfg.Stats.ConnRefused) == nil
 }
 
 func (l *loop) pauseAccept() {
@@ -292,9 +267,7 @@ func (l *loop) resumeAccept() {
 	if l.lfd >= 0 {
 		l.poller.add(l.lfd, readable)
 	}
-	if l.spare < 0 {
-		l.spare = openSpare() // and try to get the spare back
-	}
+	l.spare.Take() // and try to get the spare back
 }
 
 // wakeUp handles the loop's eventfd: finished disk reads, and Shutdown.
@@ -313,19 +286,13 @@ func (l *loop) wakeUp() {
 	l.doneSpare = jobs[:0]
 	l.mu.Unlock()
 
-	switch l.srv.phase.Load() {
-	case phaseDraining:
-		l.drain()
-	case phaseStopping:
-		l.drain()
-		l.stop()
-	}
+	l.srv.life.Follow(l)
 }
 
-// drain starts a graceful shutdown: stop accepting, close every connection
+// Drain starts a graceful shutdown: stop accepting, close every connection
 // that is between requests, and let the responses under way finish (each
 // then closes instead of reading another request).
-func (l *loop) drain() {
+func (l *loop) Drain() {
 	if l.draining {
 		return
 	}
@@ -344,8 +311,8 @@ func (l *loop) drain() {
 	}
 }
 
-// stop closes every connection now: Shutdown's context is done.
-func (l *loop) stop() {
+// Stop closes every connection now: Shutdown's context is done.
+func (l *loop) Stop() {
 	for _, c := range l.conns {
 		if c != nil {
 			l.closeConn(c)
@@ -355,12 +322,9 @@ func (l *loop) stop() {
 
 // newConn takes a connection from the pool, or makes one.
 func (l *loop) newConn(fd int) *conn {
-	var c *conn
-	if n := len(l.free); n > 0 {
-		c = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
+	c, ok := l.free.Get()
+	if !ok {
+		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	c.fd = fd
 	return c
@@ -400,7 +364,7 @@ func (l *loop) closeConn(c *conn) {
 		c.doomed = true
 		return
 	}
-	l.removeTimer(c)
+	l.timers.Remove(&c.timer)
 	if c.registered {
 		err := l.poller.del(c.fd) // before close: poll(2) keeps its own list
 		l.traceWatch(c, "DEL", 0, err)
@@ -416,10 +380,8 @@ func (l *loop) closeConn(c *conn) {
 	l.nconns--
 	l.srv.open.Add(-1)
 
-	*c = conn{heapIdx: -1, sess: c.sess}
-	if len(l.free) < maxSpareConns {
-		l.free = append(l.free, c)
-	}
+	*c = conn{sess: c.sess}
+	l.free.Put(c, maxSpareConns)
 }
 
 // close releases everything the loop holds. It runs on the loop's thread
@@ -446,10 +408,7 @@ func (l *loop) close() {
 		unix.Close(l.lfd)
 		l.lfd = -1
 	}
-	if l.spare >= 0 {
-		unix.Close(l.spare)
-		l.spare = -1
-	}
+	l.spare.Close()
 	l.mu.Lock()
 	if !l.closed && l.wakeFd >= 0 {
 		unix.Close(l.wakeFd)

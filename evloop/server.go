@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
+	"serverlab/internal/shutdown"
 	"serverlab/internal/sock"
 	"serverlab/servers"
 )
@@ -50,22 +50,9 @@ type server struct {
 	// (SO_SNDBUF); tests shrink it, before Serve, to force partial writes.
 	sendBuffer int
 
-	open  atomic.Int64 // connections open across all loops, for MaxConns
-	phase atomic.Int32 // phaseRunning, phaseDraining or phaseStopping
-
-	mu      sync.Mutex
-	serving bool
-	closed  bool          // shut down before Serve ran
-	done    chan struct{} // closed when Serve's loops have all exited
+	open atomic.Int64   // connections open across all loops, for MaxConns
+	life shutdown.State // the phase, which Shutdown moves and every loop reads when woken
 }
-
-// The phases of a server's life, which Shutdown moves through and every
-// loop reads when it is woken.
-const (
-	phaseRunning  = iota
-	phaseDraining // no new connections or requests; responses under way finish
-	phaseStopping // Shutdown's context is done: close everything now
-)
 
 // New makes an event-loop server, already listening on cfg.Addr. With
 // opt.Loops > 1 each loop gets its own listening socket on the same port
@@ -74,7 +61,7 @@ func New(cfg servers.Config, opt Options) (servers.Server, error) {
 	if err := opt.Check(); err != nil {
 		return nil, fmt.Errorf("evloop: %w", err)
 	}
-	s := &server{cfg: cfg, opt: opt, sendfile: cfg.UseSendfile(), done: make(chan struct{})}
+	s := &server{cfg: cfg, opt: opt, sendfile: cfg.UseSendfile()}
 	n := max(opt.Loops, 1)
 	addr := cfg.Addr
 	for i := range n {
@@ -104,18 +91,10 @@ func (s *server) Addr() string { return s.addr }
 // Serve runs the loops, the first on the caller's goroutine, until they
 // have all exited after Shutdown; it returns the first loop's error, if any.
 func (s *server) Serve() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
+	if ok, err := s.life.Serve("evloop"); !ok {
+		return err // called twice, or already shut down
 	}
-	if s.serving {
-		s.mu.Unlock()
-		return errors.New("evloop: Serve called twice")
-	}
-	s.serving = true
-	s.mu.Unlock()
-	defer close(s.done)
+	defer s.life.Served()
 
 	if s.opt.DiskWorkers > 0 {
 		s.disk = startDiskPool(s.opt.DiskWorkers)
@@ -147,7 +126,7 @@ func (s *server) runLoop(l *loop) error {
 	l.close()
 	if err != nil {
 		// One loop failed: stop the others, so Serve can return.
-		s.phase.Store(phaseStopping)
+		s.life.Stop()
 		s.wakeAll()
 	}
 	return err
@@ -156,28 +135,7 @@ func (s *server) runLoop(l *loop) error {
 // Shutdown stops accepting, closes idle connections at once, lets the
 // responses under way finish until ctx is done, then closes the rest.
 func (s *server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.serving {
-		if !s.closed {
-			s.closed = true
-			s.closeLoops()
-		}
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-
-	s.phase.CompareAndSwap(phaseRunning, phaseDraining)
-	s.wakeAll()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		s.phase.Store(phaseStopping)
-		s.wakeAll()
-		<-s.done
-		return ctx.Err()
-	}
+	return s.life.Shutdown(ctx, s.wakeAll, s.closeLoops)
 }
 
 // wakeAll makes every loop look at the phase.

@@ -74,20 +74,6 @@ func (l *loop) traceState(c *conn, from, to state) {
 	}
 }
 
-// traceRequest reports the request the core has just found in c's bytes.
-func (l *loop) traceRequest(c *conn) {
-	if l.tr.On() {
-		l.tr.Emit(trace.Event{Kind: trace.Request, Conn: c.id, Fd: c.fd, Text: c.sess.RequestLine()})
-	}
-}
-
-// traceAnswer reports the answer the core decided for it.
-func (l *loop) traceAnswer(c *conn) {
-	if l.tr.On() {
-		l.tr.Emit(trace.Event{Kind: trace.Answer, Conn: c.id, Fd: c.fd, Text: c.sess.Answer(), N: int64(c.sess.Response().Status)})
-	}
-}
-
 // traceFile reports a file step: what, and on which file or bytes.
 func (l *loop) traceFile(c *conn, what string, n int, off int64, err error) {
 	if l.tr.On() {

@@ -1,10 +1,34 @@
 package servers
 
-import "strconv"
+import (
+	"strconv"
+
+	"serverlab/trace"
+)
 
 // RequestLine and Answer put a connection's request and the answer the
 // core decided for it into words, for a trace of the model's steps. They
-// allocate: a model calls them only when tracing.
+// allocate: a model calls them only when tracing, through TraceRequest and
+// TraceAnswer, which every model reports the same way.
+
+// TraceRequest reports to tr, if it is tracing, the request Next has just
+// found, on connection conn (its number in the trace) and descriptor fd.
+func (s *Session) TraceRequest(tr *trace.Tracer, conn uint64, fd int) {
+	if tr.On() {
+		tr.Emit(trace.Event{Kind: trace.Request, Conn: conn, Fd: fd, Text: s.RequestLine()})
+	}
+}
+
+// TraceAnswer reports to tr, if it is tracing, the answer decided for it.
+func (s *Session) TraceAnswer(tr *trace.Tracer, conn uint64, fd int) {
+	if tr.On() {
+		ev := trace.Event{Kind: trace.Answer, Conn: conn, Fd: fd, Text: s.Answer()}
+		if s.x != nil {
+			ev.N = int64(s.x.resp.Status)
+		}
+		tr.Emit(ev)
+	}
+}
 
 // RequestLine is the request being answered as its request line said it,
 // "GET /1k.bin HTTP/1.1"; an answer to no request (a refusal, a 408) is

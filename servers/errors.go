@@ -1,5 +1,7 @@
 package servers
 
+import "errors"
+
 // Error is a refusal from the core: the status to answer with and why. Every
 // error the parser or resolver returns is an *Error, so a model never has to
 // decide a status code itself.
@@ -39,3 +41,8 @@ var (
 	errVersionNotSupported = &Error{505, "only HTTP/1.0 and HTTP/1.1 are served"}
 	errInternal            = &Error{500, "server error"}
 )
+
+// ErrFileShrank is how a model reports (Session.Fail) a file that got
+// shorter while its body was being sent: the promised Content-Length can no
+// longer be kept, so the only honest thing left is to close the connection.
+var ErrFileShrank = errors.New("file shrank while being sent")

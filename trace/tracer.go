@@ -276,8 +276,9 @@ func (g *gate) pass() {
 
 // caller finds where the model reported from: the first frame outside this
 // package and outside any function or type whose name begins with "trace",
-// so that a model may wrap its hooks in small helpers (traceCall, say, or
-// a tracedSocket) and still have its events point at the step that called
+// or method whose name begins with "Trace", so that a model may wrap its
+// hooks in small helpers (traceCall, say, a tracedSocket, or the Session's
+// TraceRequest) and still have its events point at the step that called
 // them.
 func caller() (fn, where string) {
 	var pcs [8]uintptr
@@ -287,7 +288,7 @@ func caller() (fn, where string) {
 		f, more := frames.Next()
 		pkg, name := splitFunc(f.Function)
 		if pkg != "serverlab/trace" && !strings.HasPrefix(strings.TrimLeft(name, "(*"), "trace") &&
-			!strings.Contains(name, ".trace") {
+			!strings.Contains(name, ".trace") && !strings.Contains(name, ").Trace") {
 			return name, sourcePath(f.File, f.Line)
 		}
 		if !more {

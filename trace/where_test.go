@@ -42,3 +42,34 @@ func TestEmitFillsTimeTurnAndWhere(t *testing.T) {
 }
 
 func traceHelper(tr *trace.Tracer) { tr.Emit(trace.Event{Kind: trace.Call, Call: "read"}) }
+
+// The same through a method named Trace-something on another type, as the
+// core's Session reports the request and answer it decided for the model.
+func TestEmitSkipsTraceMethods(t *testing.T) {
+	tr := trace.New(8)
+	r, child, err := trace.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		tr.Serve(child)
+		child.Close()
+	}()
+	tr.Start()
+	(&core{}).TraceStep(tr)
+	var ev trace.Event
+	for ev.Kind != trace.Request {
+		r.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if ev, err = r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev.Func != "TestEmitSkipsTraceMethods" {
+		t.Errorf("location %q %q, want this test's line", ev.Func, ev.Where)
+	}
+}
+
+type core struct{}
+
+func (*core) TraceStep(tr *trace.Tracer) { tr.Emit(trace.Event{Kind: trace.Request}) }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"serverlab/internal/sock"
 )
 
 // The trace channel is a socketpair between a parent (serverlab trace, the
@@ -119,17 +119,9 @@ type Remote struct {
 // *os.File to hand to the child (exec.Cmd.ExtraFiles) and close after the
 // child has started.
 func Pair() (*Remote, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	conn, theirs, err := sock.Pair("trace channel")
 	if err != nil {
-		return nil, nil, fmt.Errorf("trace channel: socketpair: %w", err)
-	}
-	ours := os.NewFile(uintptr(fds[0]), "trace")
-	theirs := os.NewFile(uintptr(fds[1]), "trace-child")
-	conn, err := net.FileConn(ours)
-	ours.Close() // FileConn made its own descriptor
-	if err != nil {
-		theirs.Close()
-		return nil, nil, fmt.Errorf("trace channel: %w", err)
+		return nil, nil, err
 	}
 	return &Remote{conn: conn, dec: json.NewDecoder(bufio.NewReaderSize(conn, 64<<10))}, theirs, nil
 }

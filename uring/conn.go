@@ -1,18 +1,12 @@
 package uring
 
 import (
-	"errors"
-	"time"
-
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 )
-
-// errFileShrank ends a response whose file got shorter while it was being
-// sent: the promised Content-Length can no longer be kept.
-var errFileShrank = errors.New("file shrank while being sent")
 
 // state is where a connection is in lesson 00's third loop, named after the
 // request it has under way in the ring. evloop's states say what a
@@ -100,9 +94,7 @@ type conn struct {
 	out *response
 
 	// The timer (timer.go): the connection's place in the loop's heap.
-	timerOn bool
-	alarm   time.Time
-	heapIdx int
+	timer timers.Timer[*conn]
 }
 
 // response is what a connection needs while it answers a request.
@@ -230,7 +222,7 @@ func (l *loop) submitted(c *conn, s *sqe) {
 
 // waitUntil bounds what c now waits for by its Session's deadline.
 func (l *loop) waitUntil(c *conn) {
-	l.setTimer(c, c.sess.Deadline())
+	l.timers.Set(&c.timer, c, c.sess)
 }
 
 // fail ends c because its connection broke (err): the Session counts it,
@@ -248,8 +240,8 @@ func (l *loop) receiveRequest(c *conn) state {
 		return receivingRequest // retryStarved will submit it
 	}
 	if c.sess.Next() { // a request is in, or a 408 is due
-		l.traceRequest(c)
-		l.stopTimer(c)
+		c.sess.TraceRequest(l.tr, c.id, c.fd)
+		c.timer.Stop()
 		return openingFile
 	}
 	s := l.ring.get()
@@ -398,7 +390,7 @@ func (l *loop) dropOpen(c *conn, kind uint8, res int32) {
 // beginResponse takes the response the Session decided and prepares to
 // send it: a head, and perhaps a range of a file.
 func (l *loop) beginResponse(c *conn) {
-	l.traceAnswer(c)
+	c.sess.TraceAnswer(l.tr, c.id, c.fd)
 	o := c.out
 	o.head, o.headOff = c.sess.Head(), 0
 	f, off, n := c.sess.Body()
@@ -448,7 +440,7 @@ func (l *loop) fetchFile(c *conn) state {
 // fileFetched is FINISHED_READING_FROM_DISK.
 func (l *loop) fileFetched(c *conn, res int32) state {
 	if res <= 0 {
-		return l.fail(c, errFileShrank) // the file shrank (or failed) under us
+		return l.fail(c, servers.ErrFileShrank) // the file shrank (or failed) under us
 	}
 	o := c.out
 	o.cs, o.ce = 0, int(res)
@@ -490,6 +482,19 @@ func (l *loop) sendResponse(c *conn) state {
 	return sendingResponse
 }
 
+// finishResponse ends the response just sent: on to the next request, or
+// to the close.
+func (l *loop) finishResponse(c *conn) state {
+	keepAlive := c.sess.Sent(l.now)
+	c.timer.Stop()
+	l.putOut(c)
+	c.answered = true
+	if keepAlive && !l.draining {
+		return receivingRequest
+	}
+	return lingering
+}
+
 // responseSent is FINISHED_WRITING_TO_SOCKET: res bytes went out, perhaps
 // fewer than asked (a short send), which sendResponse resumes.
 func (l *loop) responseSent(c *conn, res int32) state {
@@ -511,19 +516,6 @@ func (l *loop) responseSent(c *conn, res int32) state {
 	o.headOff += h
 	o.cs += n - h
 	return sendingResponse
-}
-
-// finishResponse ends the response just sent: on to the next request, or
-// to the close.
-func (l *loop) finishResponse(c *conn) state {
-	keepAlive := c.sess.Sent(l.now)
-	c.answered = true
-	l.stopTimer(c)
-	l.putOut(c)
-	if !keepAlive || l.draining {
-		return lingering
-	}
-	return receivingRequest
 }
 
 // linger starts (and continues) the lingering state, the end of a
@@ -578,7 +570,7 @@ func (l *loop) lingered(c *conn, kind uint8, res int32, data []byte) state {
 // ended it. Nothing of c is in the ring now (interrupt waits for that), so
 // once the CLOSE completes, no completion can name it again.
 func (l *loop) closeConn(c *conn) {
-	l.removeTimer(c)
+	l.timers.Remove(&c.timer)
 	// The Session counts an error if a response was cut short, releases
 	// its file, and counts the connection closed.
 	c.sess.Close()
@@ -596,7 +588,7 @@ func (l *loop) closeConn(c *conn) {
 // none is, c moves to then at once. A limit that expired, and Shutdown,
 // end connections this way.
 func (l *loop) interrupt(c *conn, then state) {
-	l.stopTimer(c)
+	c.timer.Stop()
 	c.starved = false
 	switch {
 	case c.state == closing:

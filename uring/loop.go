@@ -8,6 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"serverlab/internal/sock"
+	"serverlab/internal/spares"
+	"serverlab/internal/timers"
 	"serverlab/servers"
 	"serverlab/trace"
 )
@@ -23,9 +25,9 @@ type loop struct {
 	bufs *bufRing      // the provided receive buffers
 	tr   *trace.Tracer // nil unless tracing: see trace.go
 
-	lfd    int // listening socket, -1 once closed
-	wakeFd int // eventfd: Shutdown wakes the loop through a READ on it
-	spare  int // a descriptor held in reserve for EMFILE; see outOfDescriptors
+	lfd    int        // listening socket, -1 once closed
+	wakeFd int        // eventfd: Shutdown wakes the loop through a READ on it
+	spare  sock.Spare // a descriptor held in reserve for EMFILE; see outOfDescriptors
 
 	sendBuffer int // SO_SNDBUF for each connection, if set (tests: short sends)
 
@@ -37,12 +39,12 @@ type loop struct {
 	gens   []uint32 // each slot's generation, bumped when it is freed
 	slots  []uint32 // free slot indices
 	nconns int
-	free   []*conn // closed connections' structs, kept for reuse
+	free   spares.Stack[*conn] // closed connections' structs, kept for reuse
 
 	outs        []*response // responses in progress no connection is using
 	chunks      [][]byte    // spare file buffers, chunkSize
 	smallChunks [][]byte    // and smallChunk
-	timers      timerHeap
+	timers      timers.Heap[*conn]
 	// starved are connections whose receive came back with ENOBUFS (the
 	// provided buffers were all taken at that moment); they try again after
 	// this batch, when the buffers it used are back in the ring.
@@ -149,7 +151,7 @@ func (l *loop) connOf(ud uint64) *conn {
 // the listening socket lfd. The ring starts disabled; run enables it on the
 // loop's own thread.
 func newLoop(s *server, lfd int, o Options, t tuning) (*loop, error) {
-	l := &loop{srv: s, cfg: &s.cfg, opt: o, lfd: lfd, wakeFd: -1, spare: -1, sendBuffer: t.sendBuffer,
+	l := &loop{srv: s, cfg: &s.cfg, opt: o, lfd: lfd, wakeFd: -1, sendBuffer: t.sendBuffer,
 		tr: s.cfg.Trace.Loop(0)}
 	var err error
 	l.ring, err = newRing(ringOptions{entries: sqEntries, cqEntries: cqEntries, singleIssuer: true, disabled: true})
@@ -169,7 +171,7 @@ func newLoop(s *server, lfd int, o Options, t tuning) (*loop, error) {
 		l.ring.close()
 		return nil, fmt.Errorf("uring: eventfd: %w", err)
 	}
-	l.spare = openSpare()
+	l.spare.Take()
 	l.delayTs = durationSpec(int64(s.cfg.Site.DiskDelay()))
 	return l, nil
 }
@@ -293,26 +295,12 @@ func (l *loop) openConn(fd int) {
 		unix.Close(fd)
 		return
 	}
-	// The head of a response must leave at once, not wait for Nagle's
-	// algorithm; and a large body is sent from this core, not the
-	// client's (see unsentLimit).
-	sock.SetNoDelay(fd)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NOTSENT_LOWAT, unsentLimit)
-	if l.sendBuffer > 0 {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, l.sendBuffer)
-	}
+	sock.Tune(fd, l.sendBuffer)
 	c := l.newConn(fd)
 	c.id = l.tr.Conn()  // its number in a trace
 	c.sess.Start(l.now) // the clocks start, and the connection is counted
 	l.advance(c, receivingRequest)
 }
-
-// unsentLimit caps the part of a response waiting in a socket's send queue
-// unsent (TCP_NOTSENT_LOWAT): a send waits for the queue to drain below it.
-// Without it the kernel queues a whole large body at once and the client's
-// ACKs push it out later, on the client's core; evloop's comment on the
-// same constant tells the story.
-const unsentLimit = 128 << 10
 
 // outOfDescriptors handles EMFILE/ENFILE from accept. Two traps here.
 // The client stays in the kernel's queue, unanswered. And io_uring's accept
@@ -320,26 +308,14 @@ const unsentLimit = 128 << 10
 // is full an accept armed again fails again at once, queue or no queue:
 // re-arming it straight away would be a busy loop of EMFILE completions.
 //
-// So: the spare-descriptor trick, as in evloop, for the clients queued now
-// — close a descriptor kept open for this moment, accept each waiting
-// client into the slot it frees and close it at once (a clear "no" rather
-// than a hang), until the queue is empty, then take the spare back — and
-// then a pause: the accept is armed again when a connection closes (a slot
-// is free) or after acceptPause, whichever comes first.
+// So: the spare-descriptor trick (sock.Spare), as in evloop, for each of
+// the clients queued now, until the queue is empty — and then a pause: the
+// accept is armed again when a connection closes (a slot is free) or after
+// acceptPause, whichever comes first.
 func (l *loop) outOfDescriptors() {
 	for range maxRefusals {
-		if l.spare < 0 {
-			break
-		}
-		unix.Close(l.spare)
-		fd, _, err := unix.Accept4(l.lfd, unix.SOCK_CLOEXEC)
-		if err == nil {
-			l.cfg.Stats.ConnRefused() // before the close, as in openConn
-			unix.Close(fd)
-		}
-		l.spare = openSpare()
-		if err == unix.EAGAIN {
-			break // the queue is empty
+		if !l.spare.Held() || l.spare.Refuse(l.lfd, l.cfg.Stats.ConnRefused) == unix.EAGAIN {
+			break // no spare, or the queue is empty
 		}
 	}
 	l.pauseAccept()
@@ -349,14 +325,6 @@ func (l *loop) outOfDescriptors() {
 // flood of clients cannot keep the loop from everyone else.
 const maxRefusals = 256
 
-func openSpare() int {
-	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	return fd
-}
-
 func (l *loop) pauseAccept() {
 	l.acceptPaused = true
 	l.acceptResume = l.now.Add(acceptPause)
@@ -364,9 +332,7 @@ func (l *loop) pauseAccept() {
 
 func (l *loop) resumeAccept() {
 	l.acceptPaused = false
-	if l.spare < 0 {
-		l.spare = openSpare()
-	}
+	l.spare.Take()
 	l.armAccept()
 }
 
@@ -395,22 +361,16 @@ func (l *loop) wake() {
 // wakeUp handles the eventfd's READ: Shutdown has moved the server's phase.
 func (l *loop) wakeUp() {
 	l.wakeArmed = false
-	switch l.srv.phase.Load() {
-	case phaseDraining:
-		l.drain()
-	case phaseStopping:
-		l.drain()
-		l.stop()
-	}
+	l.srv.life.Follow(l)
 	if !l.finished() {
 		l.armWake()
 	}
 }
 
-// drain starts a graceful shutdown: stop accepting, close every connection
+// Drain starts a graceful shutdown: stop accepting, close every connection
 // between requests, and let the responses under way finish (each then
 // closes instead of reading another request).
-func (l *loop) drain() {
+func (l *loop) Drain() {
 	if l.draining {
 		return
 	}
@@ -428,8 +388,8 @@ func (l *loop) drain() {
 	}
 }
 
-// stop closes every connection now: Shutdown's context is done.
-func (l *loop) stop() {
+// Stop closes every connection now: Shutdown's context is done.
+func (l *loop) Stop() {
 	for _, c := range l.conns {
 		if c != nil {
 			l.interrupt(c, closing)
@@ -439,12 +399,9 @@ func (l *loop) stop() {
 
 // newConn gives a connection a slot in the table.
 func (l *loop) newConn(fd int) *conn {
-	var c *conn
-	if n := len(l.free); n > 0 {
-		c = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		c = &conn{heapIdx: -1, sess: servers.NewSession(l.cfg)}
+	c, ok := l.free.Get()
+	if !ok {
+		c = &conn{sess: servers.NewSession(l.cfg)}
 	}
 	if n := len(l.slots); n > 0 {
 		c.idx = l.slots[n-1]
@@ -470,10 +427,8 @@ func (l *loop) release(c *conn) {
 	if l.acceptPaused {
 		l.resumeAccept() // a descriptor is free again
 	}
-	*c = conn{heapIdx: -1, sess: c.sess}
-	if len(l.free) < maxSpareConns {
-		l.free = append(l.free, c)
-	}
+	*c = conn{sess: c.sess}
+	l.free.Put(c, maxSpareConns)
 }
 
 // close releases everything the loop holds. It runs on the loop's thread
@@ -504,10 +459,7 @@ func (l *loop) close() {
 		unix.Close(l.lfd)
 		l.lfd = -1
 	}
-	if l.spare >= 0 {
-		unix.Close(l.spare)
-		l.spare = -1
-	}
+	l.spare.Close()
 }
 
 // cancelLoopRequests cancels the loop's own requests (the eventfd READ,

@@ -2,14 +2,12 @@ package uring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
+	"serverlab/internal/shutdown"
 	"serverlab/internal/sock"
 	"serverlab/servers"
 )
@@ -20,21 +18,8 @@ type server struct {
 	addr string
 	loop *loop
 
-	phase atomic.Int32 // phaseRunning, phaseDraining or phaseStopping
-
-	mu      sync.Mutex
-	serving bool
-	closed  bool          // shut down before Serve ran
-	done    chan struct{} // closed when the loop has exited
+	life shutdown.State // the phase, which Shutdown moves and the loop reads when woken
 }
-
-// The phases of a server's life, which Shutdown moves through and the loop
-// reads when it is woken.
-const (
-	phaseRunning  = iota
-	phaseDraining // no new connections or requests; responses under way finish
-	phaseStopping // Shutdown's context is done: close everything now
-)
 
 // Options are the uring model's own knobs.
 type Options struct {
@@ -66,7 +51,7 @@ func newServer(cfg servers.Config, opt Options, t tuning) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uring: %w", err)
 	}
-	s := &server{cfg: cfg, addr: bound, done: make(chan struct{})}
+	s := &server{cfg: cfg, addr: bound}
 	if s.loop, err = newLoop(s, lfd, opt, t); err != nil {
 		unix.Close(lfd)
 		return nil, err
@@ -74,24 +59,13 @@ func newServer(cfg servers.Config, opt Options, t tuning) (*server, error) {
 	return s, nil
 }
 
-// Addr is the address the server listens on.
-func (s *server) Addr() string { return s.addr }
-
 // Serve runs the loop on the calling goroutine until it has drained after
 // Shutdown.
 func (s *server) Serve() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
+	if ok, err := s.life.Serve("uring"); !ok {
+		return err // called twice, or already shut down
 	}
-	if s.serving {
-		s.mu.Unlock()
-		return errors.New("uring: Serve called twice")
-	}
-	s.serving = true
-	s.mu.Unlock()
-	defer close(s.done)
+	defer s.life.Served()
 
 	// The loop is its thread, as in evloop; here the kernel insists on it
 	// too: the ring was set up single-issuer, and the thread that enables
@@ -106,26 +80,8 @@ func (s *server) Serve() error {
 // Shutdown stops accepting, closes idle connections at once, lets the
 // responses under way finish until ctx is done, then closes the rest.
 func (s *server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.serving {
-		if !s.closed {
-			s.closed = true
-			s.loop.close()
-		}
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-
-	s.phase.CompareAndSwap(phaseRunning, phaseDraining)
-	s.loop.wake()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		s.phase.Store(phaseStopping)
-		s.loop.wake()
-		<-s.done
-		return ctx.Err()
-	}
+	return s.life.Shutdown(ctx, s.loop.wake, s.loop.close)
 }
+
+// Addr is the address the server listens on.
+func (s *server) Addr() string { return s.addr }

@@ -85,25 +85,12 @@ func (l *loop) traceState(c *conn, from, to state) {
 	}
 }
 
-// traceRequest reports the request the core has just found in c's bytes.
-func (l *loop) traceRequest(c *conn) {
-	if l.tr.On() {
-		l.tr.Emit(trace.Event{Kind: trace.Request, Conn: c.id, Fd: c.fd, Text: c.sess.RequestLine()})
-	}
-}
-
-// traceAnswer reports the answer the core decided for it.
-func (l *loop) traceAnswer(c *conn) {
-	if l.tr.On() {
-		l.tr.Emit(trace.Event{Kind: trace.Answer, Conn: c.id, Fd: c.fd, Text: c.sess.Answer(), N: int64(c.sess.Response().Status)})
-	}
-}
-
-// traceTimer reports c's deadline passing, and what its Session made of it.
-func (l *loop) traceTimer(c *conn, answer bool) {
+// traceTimer reports c's deadline passing, and the state its Session's
+// verdict sends it to once the request under way is cancelled.
+func (l *loop) traceTimer(c *conn, then state) {
 	if l.tr.On() {
 		what := "deadline passed: cancel, then close"
-		if answer {
+		if then == receivingRequest {
 			what = "deadline passed: cancel, answer 408, then close"
 		}
 		l.tr.Emit(trace.Event{Kind: trace.Timer, Conn: c.id, Fd: c.fd, Text: what})

@@ -22,8 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"serverlab/internal/sock"
 	"serverlab/servers"
 )
 
@@ -50,16 +49,9 @@ type Client struct {
 // child has started. Both ends are close-on-exec: only the descriptor the
 // child is given on purpose crosses exec.
 func Pair() (*Client, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	conn, theirs, err := sock.Pair("control channel")
 	if err != nil {
-		return nil, nil, fmt.Errorf("control channel: socketpair: %w", err)
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control (child's end)")
-	conn, err := net.FileConn(ours)
-	ours.Close() // FileConn made its own descriptor
-	if err != nil {
-		theirs.Close()
-		return nil, nil, fmt.Errorf("control channel: %w", err)
+		return nil, nil, err
 	}
 	return NewClient(conn), theirs, nil
 }

@@ -1,13 +1,15 @@
-// Package sock makes listening TCP sockets from raw system calls, for the
-// two models that work below Go's net package (blocking and evloop). Doing
-// it by hand shows the steps net.Listen hides: socket, setsockopt, bind,
-// listen.
+// Package sock makes sockets from raw system calls, for the models that
+// work below Go's net package. Doing it by hand shows the steps net.Listen
+// hides: socket, setsockopt, bind, listen; and the options, and the spare
+// descriptor, that an event loop's accepted connections need. It also makes
+// the socketpairs a parent hands the server it starts (Pair).
 package sock
 
 import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,4 +113,89 @@ func LimitUnsent(fd int) {
 func Unread(fd int) bool {
 	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
 	return err == nil && n > 0
+}
+
+// Tune readies a connection just accepted by an event loop: no Nagle
+// (SetNoDelay), so that a response head leaves at once; the unsent limit
+// (LimitUnsent), so that a large body is sent from the server's core, not
+// the client's; and, when sendBuffer > 0, that send buffer (SO_SNDBUF),
+// which tests shrink to force short writes. A failure only leaves the
+// kernel's default (the client already gone shows up on the first read).
+func Tune(fd, sendBuffer int) {
+	SetNoDelay(fd)
+	LimitUnsent(fd)
+	if sendBuffer > 0 {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, sendBuffer)
+	}
+}
+
+// Spare is a descriptor held in reserve for the moment accept(2) fails
+// with EMFILE or ENFILE. The trap then: the client stays in the kernel's
+// queue, so the listener stays ready, and a loop that just returns is told
+// so again at once, for ever — 100% CPU doing nothing. The trick (from
+// libev's documentation; nginx instead stops accepting for a while): close
+// the spare, which frees one slot; accept the waiting client into it and
+// close it at once, which tells it "no" instead of leaving it hanging;
+// take the spare back. The zero Spare holds none.
+type Spare struct {
+	fd int // the descriptor plus one; 0: none held
+}
+
+// Take opens the spare, on /dev/null, if none is held. It may fail (the
+// table is full): Held says.
+func (s *Spare) Take() {
+	if s.fd > 0 {
+		return
+	}
+	if fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		s.fd = fd + 1
+	}
+}
+
+// Held reports whether a spare is in hand.
+func (s *Spare) Held() bool { return s.fd > 0 }
+
+// Refuse spends the spare on one client waiting on the listening socket
+// lfd: it accepts it into the slot the spare frees, calls refused (to count
+// it: before the close, so that a client that sees its connection end also
+// finds it counted), closes it, and takes the spare back. It returns
+// accept's error: EAGAIN when no client was waiting.
+func (s *Spare) Refuse(lfd int, refused func()) error {
+	s.Close()
+	fd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err == nil {
+		refused()
+		unix.Close(fd)
+	}
+	s.Take()
+	return err
+}
+
+// Close lets the spare go.
+func (s *Spare) Close() {
+	if s.fd > 0 {
+		unix.Close(s.fd - 1)
+		s.fd = 0
+	}
+}
+
+// Pair makes a channel between a parent and the child process it starts:
+// a pair of connected Unix stream sockets, the parent's end as a net.Conn,
+// the child's as an *os.File to pass as one of exec.Cmd.ExtraFiles and
+// close once the child has started. Both are close-on-exec: only the
+// descriptor the child is given on purpose crosses exec. name names the
+// ends (name, and name's child's end) and the errors.
+func Pair(name string) (net.Conn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: socketpair: %w", name, err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), name), os.NewFile(uintptr(fds[1]), name+" (child's end)")
+	conn, err := net.FileConn(ours)
+	ours.Close() // FileConn made its own descriptor
+	if err != nil {
+		theirs.Close()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return conn, theirs, nil
 }
