@@ -25,11 +25,12 @@ import (
 )
 
 // defaultPkgs are the packages a student reads, in reading order: the
-// shared core, the four models, the socket helper three of them use, the
+// shared core, the four models, the timer heap and the shutdown phases
+// the two event loops share, the socket helper three of them use, the
 // trace every model reports its steps to, and the load generator's two
 // kinds of client, from which the lessons teach coordinated omission.
 // An entry ending in .go is one file of a package.
-const defaultPkgs = "servers,blocking,threaded,evloop,uring,internal/sock,trace,bench/load/closed.go,bench/load/open.go,bench/load/schedule.go"
+const defaultPkgs = "servers,blocking,threaded,evloop,uring,internal/timers,internal/shutdown,internal/sock,trace,bench/load/closed.go,bench/load/open.go,bench/load/schedule.go"
 
 func main() {
 	out := flag.String("out", "docs/annotated", "folder to write the site into")
