@@ -5,12 +5,14 @@
 # answers). Each line: the data file's name, then the arguments of
 # serverlab bench exactly as the lesson prints them. Keep the two in step:
 # a lesson's command and the line here are the same run.
+# ONLY=PREFIX runs only the runs whose names start with it (ONLY=readiness).
 set -euo pipefail
 bin=${BIN:-bin/serverlab}
 out=docs/results/ex
 mkdir -p "$out"
 while read -r name args; do
 	[[ -z $name || $name == \#* ]] && continue
+	[[ $name == "${ONLY:-}"* ]] || continue
 	echo "  exercise $name: bench $args"
 	# shellcheck disable=SC2086 # the arguments are split on purpose
 	"$bin" bench -q -json $args > "$out/$name.json.tmp"

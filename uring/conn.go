@@ -109,6 +109,7 @@ type response struct {
 	off, end int64
 	buf      []byte // a chunk from the loop's pool while the body needs one
 	cs, ce   int
+	cached   bool // buf is the small-file cache's copy of the body: not a pool's, never read into
 
 	// A head and a chunk go out in one SENDMSG. The kernel copies the
 	// message header and its iovecs when the request is submitted, but
@@ -327,8 +328,7 @@ func (l *loop) openFile(c *conn) state {
 	for {
 		op := c.sess.Open()
 		if op == nil {
-			l.beginResponse(c) // the Session has decided the answer
-			return fetchingFile
+			return l.beginResponse(c) // the Session has decided the answer
 		}
 		dirfd, ok := op.Root()
 		if !ok {
@@ -388,13 +388,25 @@ func (l *loop) dropOpen(c *conn, kind uint8, res int32) {
 }
 
 // beginResponse takes the response the Session decided and prepares to
-// send it: a head, and perhaps a range of a file.
-func (l *loop) beginResponse(c *conn) {
+// send it: a head, and perhaps a range of a file, which must then be
+// fetched — unless the core's small-file cache holds it.
+func (l *loop) beginResponse(c *conn) state {
 	c.sess.TraceAnswer(l.tr, c.id, c.fd)
 	o := c.out
 	o.head, o.headOff = c.sess.Head(), 0
 	f, off, n := c.sess.Body()
 	o.file, o.off, o.end = f, off, off+n
+	if f != nil && f.Data() != nil {
+		// The body is in memory already: no READ, and head and body
+		// leave together in one SENDMSG. (The core read it once, on
+		// this thread, when the file was opened or changed: a small
+		// file, from the page cache.) READ is for bigger files, and
+		// for every file with -cache=false or a slow disk.
+		o.buf, o.cached = f.Data()[off:o.end:o.end], true
+		o.cs, o.ce, o.off = 0, len(o.buf), o.end
+		return sendingResponse
+	}
+	return fetchingFile
 }
 
 // fetchFile starts the fetchingFile state, the second half of "start
@@ -646,7 +658,9 @@ func (l *loop) takeOut(c *conn) {
 // putOut takes c's response back into the (bounded) pool.
 func (l *loop) putOut(c *conn) {
 	o := c.out
-	l.putChunk(o.buf)
+	if !o.cached {
+		l.putChunk(o.buf)
+	}
 	*o = response{path: o.path[:0], openFd: -1}
 	if len(l.outs) < maxSpareConns {
 		l.outs = append(l.outs, o)

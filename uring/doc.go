@@ -124,8 +124,9 @@
 //     where a real disk charges nothing for pages already in memory.
 //   - Sending. There is no sendfile in io_uring: file data is READ into a
 //     64 KiB chunk and sent from there, so a body costs a read and a send
-//     per chunk, where evloop hands the kernel the file. Small bodies go
-//     out with the head in one SENDMSG, as evloop's writev.
+//     per chunk, where evloop hands the kernel the file. A small body
+//     that the core's small-file cache holds needs no READ: it goes out
+//     from the cache with the head, in one SENDMSG, as evloop's writev.
 //
 // # Availability
 //
