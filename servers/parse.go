@@ -177,7 +177,7 @@ func (p *Parser) Parse(buf []byte, req *Request) (n int, err error) {
 		}
 		return 0, nil
 	}
-	if err := parseHead(buf[:end], req); err != nil {
+	if err := parseHead(buf[:end], &p.line, req); err != nil {
 		*req = Request{}
 		return 0, err
 	}
@@ -203,7 +203,7 @@ func (p *Parser) parseChunked(buf []byte, req *Request) (int, error) {
 	// into the buffer as it is (the caller may have moved it since). It
 	// parsed once, so it parses again: head parsing depends on its bytes
 	// alone.
-	if err := parseHead(buf[:p.headLen], req); err != nil {
+	if err := parseHead(buf[:p.headLen], &p.line, req); err != nil {
 		*req = Request{} // cannot happen: it parsed before
 		return 0, err
 	}
@@ -250,16 +250,18 @@ func trimCR(line []byte) []byte {
 }
 
 // parseHead parses a complete head: request line, header lines, blank line.
-// Its request line has passed lineScan, so its shape is already known good.
-func parseHead(b []byte, req *Request) error {
-	line, rest := cutLine(b)
+// Its request line has passed l, a lineScan, so its shape is already known
+// good, and where it ends: l.pos is its length with its LF, the first LF of
+// the head, since the scan stops at the first it meets.
+func parseHead(b []byte, l *lineScan, req *Request) error {
+	line, rest := trimCR(b[:l.pos-1]), b[l.pos:]
 	if len(line) > MaxRequestLine {
 		return errURITooLong
 	}
 	if len(rest) > MaxHeaderBytes+2 {
 		return errHeaderTooLarge
 	}
-	if err := parseRequestLine(line, req); err != nil {
+	if err := parseRequestLine(line, l, req); err != nil {
 		return err
 	}
 	// HTTP/1.1 persists by default; HTTP/1.0 only when asked (RFC 9112 §9.3).
@@ -313,22 +315,15 @@ func cutLine(b []byte) (line, rest []byte) {
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"
-// (RFC 9112 §3). The checks run in a fixed order — version, target,
-// method — so that a line with several faults always gets the same answer.
-func parseRequestLine(line []byte, req *Request) error {
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
-		return errBadRequestLine
-	}
-	method, rest := line[:sp1], line[sp1+1:]
-	sp2 := bytes.IndexByte(rest, ' ')
-	if sp2 <= 0 {
-		return errBadRequestLine
-	}
-	target, version := rest[:sp2], rest[sp2+1:]
-	if !isToken(method) || len(method) > maxMethod {
-		return errBadRequestLine
-	}
+// (RFC 9112 §3), whose shape l has checked as it arrived: a method of 1 to
+// maxMethod token characters, a target of bytes allowed raw in a URI that
+// begins as one of its forms may, and a version shaped "HTTP/D.D", split
+// by single spaces that l found. What is left to decide is what the shape
+// does not settle, in a fixed order — version, target, method — so that a
+// line with several faults always gets the same answer.
+func parseRequestLine(line []byte, l *lineScan, req *Request) error {
+	method := line[:l.methodEnd]
+	target, version := line[l.methodEnd+1:l.targetEnd], line[l.targetEnd+1:]
 	if err := parseVersion(version, req); err != nil {
 		return err
 	}
@@ -372,15 +367,11 @@ var rootPath = []byte("/")
 //   - asterisk form, "*", for a server-wide OPTIONS (§3.2.4).
 //
 // Anything else — a path without its slash, another scheme, userinfo, an
-// empty host — is 400.
+// empty host — is 400. So is a byte not allowed raw in a URI (controls, DEL,
+// bytes above ASCII: RFC 3986 §2) or a '#', which never travels to the
+// server; but those lineScan has refused already, as they arrived, so t,
+// non-empty, holds none.
 func parseTarget(t []byte, req *Request) error {
-	for _, c := range t {
-		// Controls, DEL and bytes above ASCII are not allowed raw in a URI
-		// (RFC 3986 §2); '#' never travels to the server.
-		if c <= ' ' || c >= 0x7f || c == '#' {
-			return errBadTarget
-		}
-	}
 	switch {
 	case t[0] == '/':
 	case len(t) == 1 && t[0] == '*':

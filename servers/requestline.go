@@ -16,11 +16,18 @@ package servers
 // lets through is then parsed whole by parseRequestLine; it only decides,
 // as early as possible, what certainly fails. Each verdict depends only on
 // the bytes before it, so it is the same however the bytes are split.
+//
+// What it has checked, parseRequestLine need not check again: it takes the
+// line's parts where the scan found them (methodEnd, targetEnd), and leaves
+// to itself only what the shape does not settle.
 type lineScan struct {
 	pos   int       // offset of the next byte to look at
 	state lineState // what that byte may be
 	n     int       // bytes seen in the current part (method, target, version)
 	form  byte      // the target's first byte: '/', '*' or 'h'
+	// The offsets of the space after the method and of the one after
+	// the target, once they have been seen.
+	methodEnd, targetEnd int
 }
 
 // lineState is the part of the request line the next byte belongs to.
@@ -129,6 +136,7 @@ func (l *lineScan) step(c byte) error {
 		switch {
 		case c == ' ' && l.n > 0:
 			l.state, l.n = targetStart, 0
+			l.methodEnd = l.pos - 1 // scan has moved past c
 		case tokenChars[c] && l.n < maxMethod:
 			l.n++
 		default:
@@ -143,6 +151,7 @@ func (l *lineScan) step(c byte) error {
 		switch {
 		case c == ' ':
 			l.state, l.n = inVersion, 0
+			l.targetEnd = l.pos - 1
 		case c <= ' ' || c >= 0x7f || c == '#':
 			return errBadTarget
 		case l.form == '*':
