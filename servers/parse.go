@@ -460,19 +460,16 @@ func (h *headerState) field(line []byte, req *Request) error {
 	// RFC 9112 §5.1: no whitespace is allowed between the field name and
 	// the colon; a server MUST reject such a request with 400, because
 	// proxies disagree about what it means.
-	if !isToken(name) || !validValue(value) {
+	if !isToken(name) {
+		return errBadHeader
+	}
+	if equalFold(name, "host") {
+		return h.host(value)
+	}
+	if !validValue(value) {
 		return errBadHeader
 	}
 	switch {
-	case equalFold(name, "host"):
-		h.hosts++
-		// RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
-		if h.hosts > 1 {
-			return errNoHost
-		}
-		if !validHost(value) {
-			return errBadHost
-		}
 	case equalFold(name, "connection"):
 		h.connection(value)
 	case equalFold(name, "content-length"):
@@ -485,6 +482,25 @@ func (h *headerState) field(line []byte, req *Request) error {
 		req.IfModifiedSince = value
 	case equalFold(name, "range"):
 		req.Range = value
+	}
+	return nil
+}
+
+// host takes in a Host field's value. A valid host is made of visible
+// ASCII alone, so it is a valid field value too: validValue need only look
+// at a host that failed, to refuse a control byte in it as in any field.
+func (h *headerState) host(v []byte) error {
+	ok := validHost(v)
+	if !ok && !validValue(v) {
+		return errBadHeader
+	}
+	h.hosts++
+	// RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
+	if h.hosts > 1 {
+		return errNoHost
+	}
+	if !ok {
+		return errBadHost
 	}
 	return nil
 }
@@ -632,17 +648,20 @@ func validHost(h []byte) bool {
 			return false
 		}
 	}
-	// One pass: a name has no ':', so the first one starts the port.
-	port := false
-	for _, c := range h {
-		switch {
-		case port:
-			if !isDigit(c) {
-				return false
-			}
-		case c == ':':
-			port = true
-		case !hostChars[c]:
+	// A name has no ':', so the first byte that is not of a name must be
+	// the ':' that starts the port, and only digits follow it.
+	name := 0
+	for name < len(h) && hostChars[h[name]] {
+		name++
+	}
+	if name == len(h) {
+		return true
+	}
+	if h[name] != ':' {
+		return false
+	}
+	for _, c := range h[name+1:] {
+		if !isDigit(c) {
 			return false
 		}
 	}
