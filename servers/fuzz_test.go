@@ -71,11 +71,17 @@ func parseAll(t *testing.T, in []byte, step int) string {
 // is relative, has no "." or ".." segment, no NUL and no backslash, so it can
 // never name anything above the root.
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"/", "/a/b", "/../x", "/%2e%2e/x", "/a/./b/../c", "/%00", "/a%5cb", "//a//", "/%252e"} {
+	for _, s := range []string{"/", "/a/b", "/../x", "/%2e%2e/x", "/a/./b/../c", "/%00", "/a%5cb", "//a//", "/%252e", "/a/b.c", "/a/.b", "/a/..b/c", "/a/b/.", "/a/b/.."} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
 		out, err := cleanPath(nil, p)
+		if isClean(p) {
+			// The shortcut must give what the full work gives.
+			if full, ferr := decodePath(nil, p); ferr != nil || !bytes.Equal(full, out) {
+				t.Fatalf("%q: shortcut gave %q, the full cleaning %q, %v", p, out, full, ferr)
+			}
+		}
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("error %v carries no status", err)

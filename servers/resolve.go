@@ -9,6 +9,17 @@ package servers
 // path separators have no business in a URL path and have a long history of
 // slipping past filters), and any ".." that would climb above the root.
 func cleanPath(dst, p []byte) ([]byte, error) {
+	if isClean(p) {
+		// Nothing to decode, nothing to refuse, no dot segment to
+		// remove: decodePath would give p back without its slash.
+		return append(dst[:0], p[1:]...), nil
+	}
+	return decodePath(dst, p)
+}
+
+// decodePath is cleanPath's work done in full: decode, then remove the dot
+// segments.
+func decodePath(dst, p []byte) ([]byte, error) {
 	dst = dst[:0]
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -50,6 +61,32 @@ func cleanPath(dst, p []byte) ([]byte, error) {
 		out = append(out, seg...)
 	}
 	return out, nil
+}
+
+// isClean reports whether p is already what cleanPath makes of it, with a
+// slash before: "/" and then segments that are neither empty (a doubled or
+// trailing slash) nor "." nor "..", with no '%' to decode and no NUL or
+// backslash to refuse. The paths clients send are nearly all like this, and
+// one look at each byte settles it.
+func isClean(p []byte) bool {
+	if len(p) < 2 || p[0] != '/' {
+		return false
+	}
+	seg := 1 // where the current segment begins
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if c := p[i]; c == '%' || c == 0 || c == '\\' {
+				return false
+			}
+			continue
+		}
+		switch string(p[seg:i]) {
+		case "", ".", "..":
+			return false
+		}
+		seg = i + 1
+	}
+	return true
 }
 
 // splitSegments yields the '/'-separated segments of p. The writes in

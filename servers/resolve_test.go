@@ -34,6 +34,14 @@ func TestCleanPath(t *testing.T) {
 		{"/a%zz", "", 400},
 		{"/a%2", "", 400},
 		{"/%252e%252e/x", "%2e%2e/x", 0}, // decoded once only, as it must be
+		// Paths at the edge of what isClean passes unchanged.
+		{"/a", "a", 0},
+		{"/.a/..b/...", ".a/..b/...", 0},
+		{"/a/.", "a", 0},
+		{"/a/..", "", 0},
+		{"/./a", "a", 0},
+		{"//a", "a", 0},
+		{"/a%2e", "a.", 0},
 	} {
 		got, err := cleanPath(nil, []byte(tc.in))
 		if tc.status != 0 {
