@@ -230,8 +230,7 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 	// We always speak HTTP/1.1, even to an HTTP/1.0 client: RFC 9110 §2.5
 	// says a server sends its own highest version.
 	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(r.Status), 10)
-	dst = append(dst, ' ')
+	dst = appendStatus(dst, r.Status)
 	dst = append(dst, StatusText(r.Status)...)
 	dst = append(dst, "\r\nServer: serverlab\r\nDate: "...)
 	dst = append(dst, date...)
@@ -289,6 +288,13 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+// appendStatus appends a status code and the space after it. A status code
+// is three digits (RFC 9110 §15), every one this server sends among them, so
+// it is written digit by digit, with none of strconv's general work.
+func appendStatus(dst []byte, code int) []byte {
+	return append(dst, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10), ' ')
 }
 
 func appendAllow(dst []byte) []byte {
