@@ -267,11 +267,11 @@ func parseHead(b []byte, l *lineScan, req *Request) error {
 	// HTTP/1.1 persists by default; HTTP/1.0 only when asked (RFC 9112 §9.3).
 	req.KeepAlive = req.Minor == 1
 	var h headerState
-	for fields := 0; ; fields++ {
+	// b ends with the blank line that ends the head, the first one after
+	// the request line (findHeadEnd): the fields are done when it is all
+	// that is left, and no line before it is empty.
+	for fields := 0; !isBlankLine(rest); fields++ {
 		line, rest = cutLine(rest)
-		if len(line) == 0 {
-			break
-		}
 		if fields == MaxHeaderFields {
 			return errTooManyFields
 		}
@@ -304,6 +304,10 @@ func parseHead(b []byte, l *lineScan, req *Request) error {
 	}
 	return nil
 }
+
+// isBlankLine reports whether b is an empty line and its end, CRLF or a
+// bare LF (RFC 9112 §2.2).
+func isBlankLine(b []byte) bool { return string(b) == "\r\n" || string(b) == "\n" }
 
 // cutLine splits off one line, accepting CRLF or a bare LF.
 func cutLine(b []byte) (line, rest []byte) {
@@ -448,6 +452,9 @@ type codings struct {
 // field parses one "name: value" line (RFC 9112 §5) and records what the
 // server cares about.
 func (h *headerState) field(line []byte, req *Request) error {
+	if len(line) == 0 {
+		return errBadHeader // cannot happen: parseHead stops at the blank line
+	}
 	if line[0] == ' ' || line[0] == '\t' {
 		// Line folding is obsolete; RFC 9112 §5.2 lets a server reject it.
 		return errBadHeader

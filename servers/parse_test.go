@@ -411,3 +411,101 @@ func TestChunkedBodyLimit(t *testing.T) {
 		t.Fatalf("the largest chunked request is %d bytes, the input buffer %d", len(in), ReadBufferSize)
 	}
 }
+
+// splitCases are heads at the edges of what the request-line scan, the
+// Host check and the header loop now decide between them, each with the
+// very error (not only the status) it must get.
+var splitCases = []struct {
+	name string
+	in   string
+	err  *Error // nil: accepted
+}{
+	{"wrk's request", "GET /1k.bin HTTP/1.1\r\nHost: 127.0.0.1:18300\r\n\r\n", nil},
+	{"query and fields", "GET /a/b.txt?x=1 HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nIf-Modified-Since: x\r\n\r\n", nil},
+	{"bare LF everywhere", "GET /a HTTP/1.1\nHost: x\nConnection: close\n\n", nil},
+	{"CRLF line, bare LF blank line", "GET /a HTTP/1.1\r\nHost: x\r\n\n", nil},
+	{"leading blank lines", "\r\n\n\r\nGET /a HTTP/1.0\r\n\r\n", nil},
+	{"no fields", "GET /a HTTP/1.0\n\n", nil},
+	{"absolute form", "HEAD HTTP://x:1/a?q HTTP/1.1\r\nHost: x\r\n\r\n", nil},
+	{"asterisk", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", nil},
+	{"IPv6 host", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", nil},
+	{"empty host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", nil},
+	{"longest request line", "GET /" + strings.Repeat("a", MaxRequestLine-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: x\r\n\r\n", nil},
+	{"request line one too long", "GET /" + strings.Repeat("a", MaxRequestLine-len("GET / HTTP/1.1")+1) + " HTTP/1.1\r\nHost: x\r\n\r\n", errURITooLong},
+	{"largest header section", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", MaxHeaderBytes-len("Host: x\r\nX: \r\n")) + "\r\n\r\n", nil},
+	{"header section one too large", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", MaxHeaderBytes-len("Host: x\r\nX: \r\n")+1) + "\r\n\r\n", errHeaderTooLarge},
+	{"most fields", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X: y\r\n", MaxHeaderFields-1) + "\r\n", nil},
+	{"one field too many", "GET / HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X: y\r\n", MaxHeaderFields) + "\r\n", errTooManyFields},
+	{"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\tb\r\n\r\n", errBadHeader},
+	{"obs-fold of the Host", "GET / HTTP/1.1\r\nHost: x\r\n y\r\n\r\n", errBadHeader},
+	{"CR alone in a line", "GET / HTTP/1.1\r\nHost: x\r\n\r\r\n\r\n", errBadHeader},
+	{"bare CR ends the request line", "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n", errBadRequestLine},
+	{"control byte in the Host", "GET / HTTP/1.1\r\nHost: a\x01b\r\n\r\n", errBadHeader},
+	{"control byte in a second Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\x7f\r\n\r\n", errBadHeader},
+	{"second Host", "GET / HTTP/1.1\r\nHost: a\r\nhOST: a\r\n\r\n", errNoHost},
+	{"invalid Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", errBadHost},
+	{"Host with two colons", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", errBadHost},
+	{"Host with only a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", nil},
+	{"space before the Host's colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", errBadHeader},
+	{"short absolute form", "GET htt HTTP/1.1\r\nHost: x\r\n\r\n", errBadTarget},
+	{"short absolute form, version first", "GET htt HTTP/2.0\r\nHost: x\r\n\r\n", errVersionNotSupported},
+	{"asterisk with GET, version first", "GET * HTTP/3.1\r\nHost: x\r\n\r\n", errVersionNotSupported},
+	{"unknown method after a good target", "BREW /a HTTP/1.1\r\nHost: x\r\n\r\n", errNotImplemented},
+	{"asterisk with POST", "POST * HTTP/1.1\r\nHost: x\r\n\r\n", errBadTarget},
+}
+
+// TestParseSplitAtEveryByte reads each head in two reads, split at every
+// byte, as a session does (the second call sees the first's bytes again,
+// with more), and wants exactly what reading it whole gives: the same error,
+// or the same request, field for field.
+func TestParseSplitAtEveryByte(t *testing.T) {
+	for _, tc := range splitCases {
+		whole, used, err := parseOne([]byte(tc.in))
+		if err != tc.err {
+			t.Fatalf("%s: whole: %v, want %v", tc.name, err, tc.err)
+		}
+		if err == nil && used != len(tc.in) {
+			t.Fatalf("%s: whole: used %d of %d bytes", tc.name, used, len(tc.in))
+		}
+		for cut := 1; cut < len(tc.in); cut = nextCut(cut, len(tc.in)) {
+			var p Parser
+			var req Request
+			in := []byte(tc.in)
+			start := 0
+			var err error
+			for _, end := range []int{cut, len(in)} {
+				for err == nil && req.Method == 0 && start < end {
+					n, e := p.Parse(in[start:end], &req)
+					start, err = start+n, e
+					if n == 0 {
+						break
+					}
+				}
+			}
+			if err != tc.err {
+				t.Fatalf("%s, cut at %d: %v, want %v", tc.name, cut, err, tc.err)
+			}
+			if err == nil && !sameRequest(req, whole) {
+				t.Fatalf("%s, cut at %d: %+v, whole %+v", tc.name, cut, req, whole)
+			}
+		}
+	}
+}
+
+// nextCut is the split after cut in a head of n bytes: every byte of a
+// short head, and of a long one's first and last 300 bytes, where its
+// request line and its end are; in between, every 61st.
+func nextCut(cut, n int) int {
+	if cut < 300 || cut >= n-300 {
+		return cut + 1
+	}
+	return min(cut+61, n-300)
+}
+
+func sameRequest(a, b Request) bool {
+	return a.Method == b.Method && string(a.Path) == string(b.Path) &&
+		string(a.Query) == string(b.Query) && (a.Query == nil) == (b.Query == nil) &&
+		a.Minor == b.Minor && a.KeepAlive == b.KeepAlive &&
+		string(a.IfModifiedSince) == string(b.IfModifiedSince) && string(a.Range) == string(b.Range) &&
+		a.ContentLength == b.ContentLength && a.chunked == b.chunked && a.bodyUnread == b.bodyUnread
+}
