@@ -452,24 +452,17 @@ type codings struct {
 // field parses one "name: value" line (RFC 9112 §5) and records what the
 // server cares about.
 func (h *headerState) field(line []byte, req *Request) error {
-	if len(line) == 0 {
-		return errBadHeader // cannot happen: parseHead stops at the blank line
-	}
-	if line[0] == ' ' || line[0] == '\t' {
-		// Line folding is obsolete; RFC 9112 §5.2 lets a server reject it.
+	// The name is a token (RFC 9110 §5.6.2), and the colon follows it at
+	// once: RFC 9112 §5.1 allows no whitespace between them, and a server
+	// MUST reject such a request with 400, because proxies disagree about
+	// what it means. ':' is not a token byte, so one run of token bytes
+	// finds the name and where it ends. A line that begins with whitespace,
+	// an obsolete fold (RFC 9112 §5.2 lets a server reject it), has no name.
+	n := tokenRun(line)
+	if n == 0 || n == len(line) || line[n] != ':' {
 		return errBadHeader
 	}
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 {
-		return errBadHeader
-	}
-	name, value := line[:colon], trimOWS(line[colon+1:])
-	// RFC 9112 §5.1: no whitespace is allowed between the field name and
-	// the colon; a server MUST reject such a request with 400, because
-	// proxies disagree about what it means.
-	if !isToken(name) {
-		return errBadHeader
-	}
+	name, value := line[:n], trimOWS(line[n+1:])
 	if equalFold(name, "host") {
 		return h.host(value)
 	}
