@@ -140,14 +140,7 @@ func TestFileStepsSeeChanges(t *testing.T) {
 func TestFileStepsOnDisk(t *testing.T) {
 	site, _ := testSite(t)
 	s := newTestSession(site, NewStats(), Limits{}, time.Now())
-	feed(s, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
-	s.Next()
-	op := s.Open()
-	root, ok := op.Root()
-	if !ok {
-		t.Fatal("a site on disk has no root descriptor")
-	}
-	fd, err := unix.Openat2(root, op.Path, &unix.OpenHow{Flags: OpenFlags, Resolve: ResolveFlags})
+	op, fd, err := openAsAModel(t, s, "/a.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +160,7 @@ func TestFileStepsOnDisk(t *testing.T) {
 	s.Sent(time.Now())
 
 	// An errno from the kernel becomes the same answer Do gives.
-	feed(s, "GET /escape HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
-	s.Next()
-	op = s.Open()
-	root, _ = op.Root()
-	_, err = unix.Openat2(root, op.Path, &unix.OpenHow{Flags: OpenFlags, Resolve: ResolveFlags})
+	op, _, err = openAsAModel(t, s, "/escape")
 	s.Opened(op.Adopt(-1, Stat{}, err))
 	if !strings.HasPrefix(statusLine(s), "HTTP/1.1 403 ") {
 		t.Fatalf("escape: %q, want 403", statusLine(s))
@@ -181,11 +170,7 @@ func TestFileStepsOnDisk(t *testing.T) {
 	// An open that worked and a stat that failed: 403, as Do answers a
 	// failed fstat, whatever the errno; and Adopt closes the descriptor.
 	// (Not /a.txt again: the open-file cache answers that without a step.)
-	feed(s, "GET /inside HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
-	s.Next()
-	op = s.Open()
-	root, _ = op.Root()
-	fd, err = unix.Openat2(root, op.Path, &unix.OpenHow{Flags: OpenFlags, Resolve: ResolveFlags})
+	op, fd, err = openAsAModel(t, s, "/inside")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +181,24 @@ func TestFileStepsOnDisk(t *testing.T) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
 		t.Fatalf("the descriptor of a failed stat is still open (fcntl: %v)", err)
 	}
+}
+
+// openAsAModel asks s for path and makes the step's open itself, as
+// io_uring's model does: openat2 beneath the root the step names.
+func openAsAModel(t *testing.T, s *Session, path string) (*OpenStep, int, error) {
+	t.Helper()
+	feed(s, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", time.Now())
+	s.Next()
+	op := s.Open()
+	if op == nil {
+		t.Fatalf("%s: no file step (the cache had it?)", path)
+	}
+	root, ok := op.Root()
+	if !ok {
+		t.Fatal("a site on disk has no root descriptor")
+	}
+	fd, err := unix.Openat2(root, op.Path, &unix.OpenHow{Flags: OpenFlags, Resolve: ResolveFlags})
+	return op, fd, err
 }
 
 // TestSlowDiskHoldsTheThread: the simulated disk delay is spent in the
