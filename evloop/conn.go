@@ -451,9 +451,7 @@ func (l *loop) writeHeld(c *conn) state {
 
 // getHeld takes a buffer for held answers from the loop's pool.
 func (l *loop) getHeld() []byte {
-	if n := len(l.heldBufs); n > 0 {
-		b := l.heldBufs[n-1]
-		l.heldBufs = l.heldBufs[:n-1]
+	if b, ok := l.heldBufs.Get(); ok {
 		return b
 	}
 	return make([]byte, 0, heldMax)
@@ -465,9 +463,7 @@ func (l *loop) releaseHeld(c *conn) {
 	if c.held == nil {
 		return
 	}
-	if len(l.heldBufs) < maxSpareChunks {
-		l.heldBufs = append(l.heldBufs, c.held[:0])
-	}
+	l.heldBufs.Put(c.held[:0], maxSpareChunks)
 	c.held, c.heldOff = nil, 0
 	c.sess.Hold(false)
 }
@@ -592,9 +588,7 @@ func (l *loop) lingerClose(c *conn) state {
 // only while it sends a body that goes through user space, so the memory
 // follows the number of responses in progress, not of connections.
 func (l *loop) getChunk() []byte {
-	if n := len(l.chunks); n > 0 {
-		b := l.chunks[n-1]
-		l.chunks = l.chunks[:n-1]
+	if b, ok := l.chunks.Get(); ok {
 		return b
 	}
 	return make([]byte, chunkSize)
@@ -606,8 +600,8 @@ func (l *loop) getChunk() []byte {
 const maxSpareChunks = 64
 
 func (l *loop) putChunk(o *outgoing) {
-	if o.buf != nil && len(l.chunks) < maxSpareChunks {
-		l.chunks = append(l.chunks, o.buf)
+	if o.buf != nil {
+		l.chunks.Put(o.buf, maxSpareChunks)
 	}
 	o.buf, o.ready = nil, nil
 }

@@ -37,12 +37,12 @@ type loop struct {
 	free    spares.Stack[*conn] // closed connections kept for reuse, with their Sessions
 	// spareOut holds the responses in progress that no connection is
 	// using: a connection holds one only while it answers (see conn.out).
-	spareOut []*outgoing
-	chunks   [][]byte // spare file buffers
+	spareOut spares.Stack[*outgoing]
+	chunks   spares.Stack[[]byte] // spare file buffers
 	timers   timers.Heap[*conn]
-	iov      [3]unix.Iovec // writev's argument, kept here so it is not allocated
-	heldBufs [][]byte      // spare buffers for held answers (see hold)
-	discard  []byte        // where the closing state throws away what it reads
+	iov      [3]unix.Iovec        // writev's argument, kept here so it is not allocated
+	heldBufs spares.Stack[[]byte] // spare buffers for held answers (see hold)
+	discard  []byte               // where the closing state throws away what it reads
 	wakeBuf  [8]byte
 
 	acceptPaused bool
@@ -332,9 +332,8 @@ func (l *loop) newConn(fd int) *conn {
 
 // takeOut gives c a response in progress, from the pool or new.
 func (l *loop) takeOut(c *conn) {
-	if n := len(l.spareOut); n > 0 {
-		c.out = l.spareOut[n-1]
-		l.spareOut = l.spareOut[:n-1]
+	if o, ok := l.spareOut.Get(); ok {
+		c.out = o
 		return
 	}
 	c.out = &outgoing{}
@@ -350,9 +349,7 @@ func (l *loop) putOut(c *conn) {
 	}
 	l.putChunk(o)
 	*o = outgoing{}
-	if len(l.spareOut) < maxSpareConns {
-		l.spareOut = append(l.spareOut, o)
-	}
+	l.spareOut.Put(o, maxSpareConns)
 	c.out = nil
 }
 

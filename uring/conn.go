@@ -647,9 +647,8 @@ func (l *loop) retryStarved() {
 
 // takeOut gives c a response in progress, from the loop's pool.
 func (l *loop) takeOut(c *conn) {
-	if n := len(l.outs); n > 0 {
-		c.out = l.outs[n-1]
-		l.outs = l.outs[:n-1]
+	if o, ok := l.outs.Get(); ok {
+		c.out = o
 		return
 	}
 	c.out = &response{openFd: -1}
@@ -662,9 +661,7 @@ func (l *loop) putOut(c *conn) {
 		l.putChunk(o.buf)
 	}
 	*o = response{path: o.path[:0], openFd: -1}
-	if len(l.outs) < maxSpareConns {
-		l.outs = append(l.outs, o)
-	}
+	l.outs.Put(o, maxSpareConns)
 	c.out = nil
 }
 
@@ -676,9 +673,7 @@ func (l *loop) getChunk(n int64) []byte {
 	if n <= smallChunk {
 		pool, size = &l.smallChunks, smallChunk
 	}
-	if k := len(*pool); k > 0 {
-		b := (*pool)[k-1]
-		*pool = (*pool)[:k-1]
+	if b, ok := pool.Get(); ok {
 		return b
 	}
 	return make([]byte, size)
@@ -686,11 +681,11 @@ func (l *loop) getChunk(n int64) []byte {
 
 // putChunk gives a buffer back to its pool.
 func (l *loop) putChunk(b []byte) {
-	switch {
-	case cap(b) == chunkSize && len(l.chunks) < maxSpareChunks:
-		l.chunks = append(l.chunks, b)
-	case cap(b) == smallChunk && len(l.smallChunks) < maxSpareSmall:
-		l.smallChunks = append(l.smallChunks, b)
+	switch cap(b) {
+	case chunkSize:
+		l.chunks.Put(b, maxSpareChunks)
+	case smallChunk:
+		l.smallChunks.Put(b, maxSpareSmall)
 	}
 }
 

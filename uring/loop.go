@@ -41,9 +41,9 @@ type loop struct {
 	nconns int
 	free   spares.Stack[*conn] // closed connections' structs, kept for reuse
 
-	outs        []*response // responses in progress no connection is using
-	chunks      [][]byte    // spare file buffers, chunkSize
-	smallChunks [][]byte    // and smallChunk
+	outs        spares.Stack[*response] // responses in progress no connection is using
+	chunks      spares.Stack[[]byte]    // spare file buffers, chunkSize
+	smallChunks spares.Stack[[]byte]    // and smallChunk
 	timers      timers.Heap[*conn]
 	// starved are connections whose receive came back with ENOBUFS (the
 	// provided buffers were all taken at that moment); they try again after

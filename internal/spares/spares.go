@@ -1,6 +1,6 @@
 // Package spares keeps what an event loop is done with — a closed
-// connection's struct and its Session — for the next one to use, so that a
-// new connection allocates nothing. The store is bounded: after a burst,
+// connection's struct and its Session, a finished response, a file
+// buffer — for the next one to use, so that a busy loop allocates nothing. The store is bounded: after a burst,
 // the surplus is left to the garbage collector instead of being held for
 // ever.
 package spares
