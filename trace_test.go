@@ -73,7 +73,7 @@ func isWrite(ev trace.Event) bool {
 		return ev.N > 0
 	}
 	switch ev.Call {
-	case "writev", "write", "sendfile", "sendmsg", "conn.Write", "raw.Write(sendfile)":
+	case "writev", "write", "sendfile", "sendmsg", "conn.Write", "raw.Write(sendmsg)", "raw.Write(sendfile)":
 		return ev.Kind == trace.Call && ev.N > 0
 	}
 	return false
@@ -219,6 +219,33 @@ func TestTracePipelined(t *testing.T) {
 	}
 	if reads != 1 || writes != 1 {
 		t.Errorf("%d reads with data and %d writes, want 1 and 1 for two pipelined requests", reads, writes)
+	}
+}
+
+// A head whose body follows by sendfile is written with MSG_MORE, so that it
+// shares the body's first packet: alone, a few hundred bytes in a packet of
+// their own cost a 1 MiB download's client a third of its rate (see
+// docs/results/peers-analysis.md). Every model that sends a head and then
+// calls sendfile must say so.
+func TestTraceHeadWithMoreBeforeSendfile(t *testing.T) {
+	more := map[string]string{"blocking": "sendmsg", "threaded": "raw.Write(sendmsg)", "evloop": "sendmsg"}
+	for name, call := range more {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			evs := runTraceCmd(t, "-model", name, "-n", "1", "-path", "/1m.bin")
+			var writes []trace.Event
+			for _, ev := range evs {
+				if isWrite(ev) {
+					writes = append(writes, ev)
+				}
+			}
+			if len(writes) < 2 {
+				t.Fatalf("%d writes for a 1 MiB answer, want the head and at least one sendfile", len(writes))
+			}
+			if head, next := writes[0], writes[1]; head.Call != call || next.Call != "sendfile" && next.Call != "raw.Write(sendfile)" {
+				t.Errorf("head by %q (%d bytes), then %q; want %q, then sendfile", head.Call, head.N, next.Call, call)
+			}
+		})
 	}
 }
 

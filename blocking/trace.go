@@ -36,12 +36,13 @@ func (c *Conn) traced(s Socket) Socket {
 // callNames are what a Socket's calls are called in a trace: the system
 // call for this package's raw descriptor, the Go method for a net.Conn
 // (under which the runtime makes the system calls, and parks the goroutine
-// on EAGAIN).
-type callNames struct{ read, write, sendfile, closeWrite, close string }
+// on EAGAIN). writeMore is a write that says more follows (MSG_MORE), which
+// a net.Conn makes through its RawConn.
+type callNames struct{ read, write, writeMore, sendfile, closeWrite, close string }
 
 var (
-	rawCalls = callNames{"read", "sendmsg", "sendfile", "shutdown(SHUT_WR)", "close"}
-	netCalls = callNames{"conn.Read", "conn.Write", "raw.Write(sendfile)", "conn.CloseWrite", "conn.Close"}
+	rawCalls = callNames{"read", "sendmsg", "sendmsg", "sendfile", "shutdown(SHUT_WR)", "close"}
+	netCalls = callNames{"conn.Read", "conn.Write", "raw.Write(sendmsg)", "raw.Write(sendfile)", "conn.CloseWrite", "conn.Close"}
 )
 
 // tracedSocket is a Socket that reports each call to its Conn's tracer.
@@ -62,7 +63,11 @@ func (s *tracedSocket) Read(p []byte, deadline time.Time) (int, error) {
 func (s *tracedSocket) Write(p []byte, more bool, deadline time.Time) (int, error) {
 	began := s.c.tr.Begin()
 	n, err := s.Socket.Write(p, more, deadline)
-	s.emit(s.calls.write, n, len(p), trace.Errno(err), began)
+	call := s.calls.write
+	if more {
+		call = s.calls.writeMore
+	}
+	s.emit(call, n, len(p), trace.Errno(err), began)
 	return n, err
 }
 

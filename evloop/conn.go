@@ -354,7 +354,8 @@ func (l *loop) startFile(c *conn) state {
 }
 
 // writeHead is the writingHead step: the head, and any small body fetched
-// with it, in one writev(2).
+// with it, in one writev(2); or, when sendfile(2) sends the body next, the
+// head alone in a sendmsg(2) that tells TCP more follows.
 func (l *loop) writeHead(c *conn) state {
 	if c.budget <= 0 {
 		return l.wait(c, writable)
@@ -364,8 +365,17 @@ func (l *loop) writeHead(c *conn) state {
 	// in the same system call.
 	held, head := c.held[c.heldOff:], o.head[o.headOff:]
 	want := len(held) + len(head) + len(o.ready)
-	n, err := rawWritev(c.fd, l.iov[:], held, head, o.ready)
-	l.traceWrite(c, "writev", n, want, err)
+	var n int
+	var err error
+	if o.useSendfile {
+		// The body follows at once, by sendfile: hold the head back to
+		// share its first packet (see rawSendMore).
+		n, err = rawSendMore(c.fd, l.iov[:], held, head)
+		l.traceWrite(c, "sendmsg", n, want, err)
+	} else {
+		n, err = rawWritev(c.fd, l.iov[:], held, head, o.ready)
+		l.traceWrite(c, "writev", n, want, err)
+	}
 	if err != nil {
 		return l.writeFailed(c, err)
 	}

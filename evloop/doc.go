@@ -128,8 +128,9 @@
 //     those bytes to the workers too.)
 //   - Sendfile: bodies over 16 KiB that the small-file cache does not
 //     hold go from the file to the socket inside the kernel with
-//     sendfile(2); smaller ones are read and sent with the head in one
-//     writev(2). Without sendfile (or with a simulated slow disk, whose
+//     sendfile(2), after a head sent with MSG_MORE so that it shares the
+//     body's first packet (rawSendMore); smaller ones are read and sent
+//     with the head in one writev(2). Without sendfile (or with a simulated slow disk, whose
 //     delay lives in servers.File.ReadAt and which turns the cache off),
 //     bodies are read in 64 KiB chunks. Only the cache reads a file whole.
 //

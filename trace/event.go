@@ -114,7 +114,7 @@ var units = map[string]string{
 	"epoll_wait": "ready", "poll": "ready", "io_uring_enter": "done",
 	"read": "bytes", "recv": "bytes", "write": "bytes", "writev": "bytes",
 	"send": "bytes", "sendmsg": "bytes", "sendfile": "bytes", "pread": "bytes",
-	"conn.Read": "bytes", "conn.Write": "bytes", "raw.Write(sendfile)": "bytes",
+	"conn.Read": "bytes", "conn.Write": "bytes", "raw.Write(sendmsg)": "bytes", "raw.Write(sendfile)": "bytes",
 	"accept4": "fd", "accept": "fd", "listener.Accept": "fd",
 }
 
