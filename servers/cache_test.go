@@ -297,18 +297,26 @@ func TestSmallFileCacheConcurrent(t *testing.T) {
 	}
 }
 
-// TestAppendHeadFields: the fields a File makes once are exactly what the
-// head encoder writes for the whole file.
+// TestAppendHeadFields: the end of a 200's head that a File makes once is
+// exactly what the head encoder writes for the whole file, keep-alive or
+// not, and a part of the file (a 206) does not use it.
 func TestAppendHeadFields(t *testing.T) {
 	site, _ := testSite(t)
 	r := resolve(site, Request{Method: GET, Path: []byte("/a.txt")}, time.Now())
 	defer r.File.release()
-	fields := r.File.fields
-	r.File.fields = nil
-	slow := AppendHead(nil, &r, []byte("date"))
-	r.File.fields = fields
-	fast := AppendHead(nil, &r, []byte("date"))
-	if !bytes.Equal(slow, fast) || !bytes.Contains(fast, fields) {
-		t.Fatalf("made once:\n%q\nmade each time:\n%q", fast, slow)
+	tails := r.File.okTail
+	for _, keepAlive := range []bool{false, true} {
+		r.KeepAlive = keepAlive
+		r.File.okTail = [2][]byte{}
+		slow := AppendHead(nil, &r, []byte("date"))
+		r.File.okTail = tails
+		fast := AppendHead(nil, &r, []byte("date"))
+		if !bytes.Equal(slow, fast) || !bytes.HasSuffix(fast, tails[boolInt(keepAlive)]) {
+			t.Fatalf("keep-alive %v: made once:\n%q\nmade each time:\n%q", keepAlive, fast, slow)
+		}
+	}
+	r.Status, r.Offset, r.Length = 206, 1, 2
+	if part := AppendHead(nil, &r, []byte("date")); bytes.Contains(part, tails[1]) || !bytes.Contains(part, []byte("Content-Length: 2\r\n")) {
+		t.Fatalf("a 206 used the whole file's head:\n%q", part)
 	}
 }

@@ -227,12 +227,19 @@ func lessDecimal(a, b []byte) bool {
 // and for an error, its short text body. date is the current HTTP date. It
 // allocates only if dst must grow.
 func AppendHead(dst []byte, r *Response, date []byte) []byte {
+	if r.Status == 200 && r.File != nil && r.Length == r.File.size && r.File.okTail[0] != nil {
+		// The usual answer, a whole file: all of its head but the Date
+		// was made once, with the File (appendOKTail).
+		dst = append(dst, okHead...)
+		dst = append(dst, date...)
+		return append(dst, r.File.okTail[boolInt(r.KeepAlive)]...)
+	}
 	// We always speak HTTP/1.1, even to an HTTP/1.0 client: RFC 9110 §2.5
 	// says a server sends its own highest version.
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = appendStatus(dst, r.Status)
 	dst = append(dst, StatusText(r.Status)...)
-	dst = append(dst, "\r\nServer: serverlab\r\nDate: "...)
+	dst = append(dst, dateField...)
 	dst = append(dst, date...)
 	dst = append(dst, "\r\n"...)
 
@@ -263,11 +270,7 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 		dst = append(dst, "\r\n"...)
 		dst = appendLength(dst, 0)
 	default:
-		if r.Status == 200 && r.Length == r.File.size && r.File.fields != nil {
-			dst = append(dst, r.File.fields...) // made by the same call, once
-		} else {
-			dst = appendFileFields(dst, r.File, r.Length)
-		}
+		dst = appendFileFields(dst, r.File, r.Length)
 		if r.Status == 206 {
 			dst = append(dst, "Content-Range: bytes "...)
 			dst = strconv.AppendInt(dst, r.Offset, 10)
@@ -278,11 +281,7 @@ func AppendHead(dst []byte, r *Response, date []byte) []byte {
 			dst = append(dst, "\r\n"...)
 		}
 	}
-	if r.KeepAlive {
-		dst = append(dst, "Connection: keep-alive\r\n\r\n"...)
-	} else {
-		dst = append(dst, "Connection: close\r\n\r\n"...)
-	}
+	dst = appendConnection(dst, r.KeepAlive)
 	if r.Err != nil && !r.NoBody {
 		dst = append(dst, StatusText(r.Status)...)
 		dst = append(dst, '\n')
@@ -301,9 +300,32 @@ func appendAllow(dst []byte) []byte {
 	return append(dst, "Allow: "+Allowed+"\r\n"...)
 }
 
+// Every head begins with its status line, then these fields, up to the
+// value of Date; okHead is that beginning for a 200.
+const (
+	dateField = "\r\nServer: serverlab\r\nDate: "
+	okHead    = "HTTP/1.1 200 OK" + dateField
+)
+
+// appendOKTail appends what follows the Date value in the head of a 200
+// answer with the whole of f: the same on every such answer, so each File
+// makes it once, for both values of keepAlive (File.okTail).
+func appendOKTail(dst []byte, f *File, keepAlive bool) []byte {
+	dst = append(dst, "\r\n"...)
+	dst = appendFileFields(dst, f, f.size)
+	return appendConnection(dst, keepAlive)
+}
+
+// appendConnection ends a head: the Connection field and the blank line.
+func appendConnection(dst []byte, keepAlive bool) []byte {
+	if keepAlive {
+		return append(dst, "Connection: keep-alive\r\n\r\n"...)
+	}
+	return append(dst, "Connection: close\r\n\r\n"...)
+}
+
 // appendFileFields appends the fields that describe a body of length bytes
-// of f. For a 200 with the whole file they are the same on every answer, so
-// each File makes them once (File.fields).
+// of f.
 func appendFileFields(dst []byte, f *File, length int64) []byte {
 	dst = append(dst, "Content-Type: "...)
 	dst = append(dst, f.contentType...)

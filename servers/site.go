@@ -93,11 +93,12 @@ type File struct {
 	modTime      time.Time
 	lastModified []byte // modTime in HTTP date format, made once
 	contentType  string
-	// fields are the header fields of a 200 answer with the whole file,
-	// made once (appendFileFields), and data its whole contents when the
-	// small-file cache holds them. Neither changes: a changed file is a
-	// new File.
-	fields   []byte
+	// okTail is the end of the head of a 200 answer with the whole file,
+	// everything after the Date value, made once (appendOKTail) in its
+	// two forms, [0] closing the connection and [1] keeping it open; data
+	// is the whole contents when the small-file cache holds them. Neither
+	// changes: a changed file is a new File.
+	okTail   [2][]byte
 	data     []byte
 	dev, ino uint64
 	checked  atomic.Int64 // unix nanoseconds of the last validation
@@ -238,7 +239,8 @@ func (s *Site) adopt(key string, h Handle, st Stat, err error, now time.Time) Op
 	}
 	f.lastModified = f.modTime.AppendFormat(nil, TimeFormat)
 	if !f.dir {
-		f.fields = appendFileFields(nil, f, f.size)
+		f.okTail[0] = appendOKTail(nil, f, false)
+		f.okTail[1] = appendOKTail(nil, f, true)
 		if s.bodies {
 			f.data = readSmall(h, f.size)
 		}
