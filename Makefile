@@ -83,7 +83,7 @@ tools:
 
 # serverlab against nginx (one worker), Go's net/http FileServer, gnet and
 # the floor (peers/floor, built with cc; skipped where there is none), each
-# on one core: writes docs/results/peers.md. Takes about 12 minutes.
+# on one core: writes docs/results/peers.md. Takes about 15 minutes.
 CC ?= cc
 bench-peers: build tools
 	$(GO) build -o bin/fileserver ./peers/fileserver
@@ -92,7 +92,7 @@ bench-peers: build tools
 		$(CC) -O2 -Wall -o bin/floor peers/floor/floor.c || exit 1; \
 	else echo "bench-peers: no C compiler ($(CC)): the floor is left out"; fi
 	@site=$$(mktemp -d) && ./$(BIN) site $$site >/dev/null && \
-	echo "comparing on one core each; this takes about 12 minutes" && \
+	echo "comparing on one core each; this takes about 15 minutes" && \
 	$(GO) run ./peers/compare -serverlab $(BIN) -fileserver bin/fileserver \
 		-gnet bin/gnetpeer $$([ -x bin/floor ] && echo -floor bin/floor) \
 		-root $$site $(PEERFLAGS); rc=$$?; rm -rf $$site; exit $$rc

@@ -6,7 +6,8 @@
 //
 // Method: each server is pinned to CPU 0 and wrk to CPU 1, the targets are
 // measured in interleaved rounds (so a slow spell of the VM hits all of them
-// alike), and the report gives medians with min-max spreads. The server's
+// alike), each round in a rotated order and each run after a second of
+// unmeasured warm-up, and the report gives medians with min-max spreads. The server's
 // CPU time per request comes from /proc/PID/stat, which is the finer measure
 // when wrk itself nears its one-core ceiling. Idle-connection memory is the
 // growth of the server's RSS while it holds N idle keep-alive connections,
@@ -135,7 +136,7 @@ func main() {
 			if results[c.name] == nil {
 				results[c.name] = map[string][]run{}
 			}
-			for _, t := range targets {
+			for _, t := range rotate(targets, r) {
 				fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, c.name, t.name)
 				res, err := t.wrk(ctx, c.path, c.conns, *dur)
 				res.round = r
@@ -148,17 +149,19 @@ func main() {
 				results[c.name][t.name] = append(results[c.name][t.name], res)
 			}
 		}
-		for _, t := range targets {
+		for _, t := range rotate(targets, r) {
 			if *rate <= 0 {
 				break
 			}
 			fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, "open loop", t.name)
 			res, err := t.openLoop(ctx, *bin, "/1k.bin", 50, *rate, *dur)
+			res.round = r
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "error: %v\n", err)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "p50 %6.3f ms  p99 %6.3f ms  p99.9 %6.3f ms  max %6.3f ms\n", res.p50ms, res.p99ms, res.p999ms, res.maxms)
+			fmt.Fprintf(os.Stderr, "p50 %6.3f ms  p99 %6.3f ms  p99.9 %6.3f ms  max %6.3f ms  cpu %5.2f µs/req\n",
+				res.p50ms, res.p99ms, res.p999ms, res.maxms, res.cpuPerReqUs)
 			latency[t.name] = append(latency[t.name], res)
 		}
 	}
@@ -183,6 +186,14 @@ func main() {
 		fail(err.Error())
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+}
+
+// rotate is the order of the targets in round r: each round starts one
+// further along, so that no server is always measured first (after the
+// longest idle) or always right after the same neighbour.
+func rotate(ts []*target, r int) []*target {
+	k := (r - 1) % len(ts)
+	return append(append([]*target(nil), ts[k:]...), ts[:k]...)
 }
 
 func fail(msg string) {

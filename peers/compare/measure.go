@@ -34,32 +34,35 @@ var (
 	reReq = regexp.MustCompile(`([0-9]+) requests in`)
 )
 
-// wrk runs wrk pinned to the load CPU and reads the server's CPU time
-// around it.
+// warmUp is an unmeasured wrk run before each measured one. The server has
+// been asleep while the others were measured, and this VM's cores change
+// speed when one idles: without it, the first second of every run would be
+// measured on a core still coming back up to speed.
+const warmUp = time.Second
+
+// wrk runs wrk pinned to the load CPU, after warmUp, and reads the server's
+// CPU time around the measured run.
 func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duration) (run, error) {
+	if _, err := t.runWrk(ctx, path, conns, warmUp); err != nil {
+		return run{}, err
+	}
 	before, err := proc.SampleOf(t.srv.PID(), true)
 	if err != nil {
 		return run{}, err
 	}
-	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns),
-		"-d"+d.String(), "--latency", "http://"+t.addr+path)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := proc.StartPinned(cmd, loadCPUs); err != nil {
-		return run{}, fmt.Errorf("wrk: %w", err)
-	}
-	if err := cmd.Wait(); err != nil {
-		return run{}, fmt.Errorf("wrk: %v: %s", err, out.Bytes())
+	out, err := t.runWrk(ctx, path, conns, d)
+	if err != nil {
+		return run{}, err
 	}
 	after, err := proc.SampleOf(t.srv.PID(), true)
 	if err != nil {
 		return run{}, err
 	}
-	m := reRPS.FindSubmatch(out.Bytes())
-	n := reReq.FindSubmatch(out.Bytes())
-	p := reP99.FindSubmatch(out.Bytes())
+	m := reRPS.FindSubmatch(out)
+	n := reReq.FindSubmatch(out)
+	p := reP99.FindSubmatch(out)
 	if m == nil || n == nil || p == nil {
-		return run{}, fmt.Errorf("cannot read wrk output: %s", out.Bytes())
+		return run{}, fmt.Errorf("cannot read wrk output: %s", out)
 	}
 	var r run
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
@@ -77,14 +80,36 @@ func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duratio
 	return r, nil
 }
 
-// latRun is one open-loop latency measurement.
+// runWrk runs wrk, pinned to the load CPU, for d, and returns its output.
+func (t *target) runWrk(ctx context.Context, path string, conns int, d time.Duration) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns),
+		"-d"+d.String(), "--latency", "http://"+t.addr+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := proc.StartPinned(cmd, loadCPUs); err != nil {
+		return nil, fmt.Errorf("wrk: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("wrk: %v: %s", err, out.Bytes())
+	}
+	return out.Bytes(), nil
+}
+
+// latRun is one open-loop measurement: the latency, and the server's CPU
+// time per request at that load.
 type latRun struct {
 	p50ms, p99ms, p999ms, maxms float64
+	cpuPerReqUs                 float64
+	round                       int
 }
 
 // openLoop runs serverlab bench's open loop on the load CPU against the
 // target at a fixed rate, and reads the corrected latency from its JSON.
 func (t *target) openLoop(ctx context.Context, bin, path string, conns int, rate float64, d time.Duration) (latRun, error) {
+	before, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return latRun{}, err
+	}
 	out, err := exec.CommandContext(ctx, bin, "bench", "-q", "-json", "-load-cpus", strconv.Itoa(loadCPUs[0]),
 		"-targets", "http://"+t.addr+path, "-c", strconv.Itoa(conns),
 		"-rate", strconv.FormatFloat(rate, 'f', 0, 64), "-duration", d.String()).Output()
@@ -101,7 +126,15 @@ func (t *target) openLoop(ctx context.Context, bin, path string, conns int, rate
 	if num("errors") != 0 {
 		return latRun{}, fmt.Errorf("%v errors", num("errors"))
 	}
-	return latRun{p50ms: num("p50_us") / 1000, p99ms: num("p99_us") / 1000, p999ms: num("p999_us") / 1000, maxms: num("max_us") / 1000}, nil
+	after, err := proc.SampleOf(t.srv.PID(), true)
+	if err != nil {
+		return latRun{}, err
+	}
+	// The server's time includes the harness's start and end, a few
+	// requests' worth at most against rate × d of them.
+	cpu := (after.CPU - before.CPU).Seconds() / max(num("requests"), 1) * 1e6
+	return latRun{p50ms: num("p50_us") / 1000, p99ms: num("p99_us") / 1000, p999ms: num("p999_us") / 1000,
+		maxms: num("max_us") / 1000, cpuPerReqUs: cpu}, nil
 }
 
 // idleCost opens n keep-alive connections, makes one small request on each
