@@ -353,9 +353,9 @@ func (l *loop) startFile(c *conn) state {
 	return writingBody
 }
 
-// writeHead is the writingHead step: the head, and any small body fetched
-// with it, in one writev(2); or, when sendfile(2) sends the body next, the
-// head alone in a sendmsg(2) that tells TCP more follows.
+// writeHead is the writingHead step: the head, and any body in memory with
+// it, in one write(2) or writev(2); or, when sendfile(2) sends the body
+// next, the head alone in a sendmsg(2) that tells TCP more follows.
 func (l *loop) writeHead(c *conn) state {
 	if c.budget <= 0 {
 		return l.wait(c, writable)
@@ -367,12 +367,18 @@ func (l *loop) writeHead(c *conn) state {
 	want := len(held) + len(head) + len(o.ready)
 	var n int
 	var err error
-	if o.useSendfile {
+	switch {
+	case o.useSendfile:
 		// The body follows at once, by sendfile: hold the head back to
 		// share its first packet (see rawSendMore).
 		n, err = rawSendMore(c.fd, l.iov[:], held, head)
 		l.traceWrite(c, "sendmsg", n, want, err)
-	} else {
+	case len(held) == 0 && len(o.ready) == 0:
+		// One buffer, the usual keep-alive answer (a small body from the
+		// cache travels in the head): a plain write.
+		n, err = rawWrite(c.fd, head)
+		l.traceWrite(c, "write", n, want, err)
+	default:
 		n, err = rawWritev(c.fd, l.iov[:], held, head, o.ready)
 		l.traceWrite(c, "writev", n, want, err)
 	}

@@ -78,11 +78,10 @@ func BenchmarkSession(b *testing.B) {
 		if !s.Next() || s.Open() != nil {
 			b.Fatal("no answer from the cache")
 		}
-		f, off, size := s.Body()
-		if f == nil || f.Data() == nil {
-			b.Fatal("the body is not cached")
+		if f, _, _ := s.Body(); f != nil {
+			b.Fatal("the cached body did not travel with the head")
 		}
-		s.Wrote(len(s.Head())+len(f.Data()[off:off+size]), now)
+		s.Wrote(len(s.Head()), now)
 		if !s.Sent(now) {
 			b.Fatal("the connection did not stay open")
 		}

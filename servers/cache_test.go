@@ -21,7 +21,10 @@ func answer(t *testing.T, s *Session, req string, now time.Time) (head, body str
 	}
 	fetch(s)
 	head = string(s.Head())
-	if f, off, n := s.Body(); f != nil {
+	if s.x.folded { // a small cached body travels in Head
+		_, _, n := s.body()
+		head, body = head[:len(head)-int(n)], head[len(head)-int(n):]
+	} else if f, off, n := s.Body(); f != nil {
 		buf := make([]byte, n)
 		for got := int64(0); got < n; {
 			m, err := f.ReadAt(buf[got:], off+got)
@@ -318,5 +321,44 @@ func TestAppendHeadFields(t *testing.T) {
 	r.Status, r.Offset, r.Length = 206, 1, 2
 	if part := AppendHead(nil, &r, []byte("date")); bytes.Contains(part, tails[1]) || !bytes.Contains(part, []byte("Content-Length: 2\r\n")) {
 		t.Fatalf("a 206 used the whole file's head:\n%q", part)
+	}
+}
+
+// TestSmallBodyTravelsInHead: a body the cache holds, up to foldLimit, is
+// sent as part of Head, so that a model writes the whole answer at once,
+// and Body has nothing left for it; a larger one, or one not cached, is
+// Body's to send, and a HEAD answer carries none.
+func TestSmallBodyTravelsInHead(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat("b", foldLimit+1)
+	must(t, writeTestFile(dir+"/small.txt", "0123456789"))
+	must(t, writeTestFile(dir+"/big.txt", big))
+	for _, cache := range []bool{true, false} {
+		site, err := NewSite(dir, SiteOptions{NoCache: !cache})
+		must(t, err)
+		defer site.Close()
+		for _, tc := range []struct {
+			req, body string
+			folded    bool
+		}{
+			{"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", "0123456789", cache},
+			{"GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n", "234", cache},
+			{"HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", "", false},
+			{"GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n", big, false},
+		} {
+			s := newTestSession(site, NewStats(), Limits{}, time.Now())
+			head, body := answer(t, s, tc.req, time.Now())
+			if body != tc.body || !strings.HasSuffix(head, "\r\n\r\n") {
+				t.Errorf("cache %v, %q: head %q, body of %d bytes, want %d", cache, tc.req, head, len(body), len(tc.body))
+			}
+			feed(s, tc.req, time.Now())
+			s.Next()
+			fetch(s)
+			f, _, _ := s.Body()
+			if folded := f == nil && tc.body != ""; folded != tc.folded || s.x.folded != tc.folded {
+				t.Errorf("cache %v, %q: body in Head %v, want %v", cache, tc.req, folded, tc.folded)
+			}
+			s.Sent(time.Now())
+		}
 	}
 }

@@ -54,7 +54,7 @@ func (s *Session) Answer() string {
 	}
 	r := &s.x.resp
 	a := strconv.Itoa(r.Status) + " " + StatusText(r.Status)
-	if f, _, n := s.Body(); f != nil {
+	if f, _, n := s.body(); f != nil {
 		a += ", a " + strconv.FormatInt(n, 10) + "-byte body"
 	}
 	if r.KeepAlive {

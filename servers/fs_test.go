@@ -64,7 +64,7 @@ func TestFileSteps(t *testing.T) {
 	if s.Open() != nil || statusLine(s) != "HTTP/1.1 200 OK" {
 		t.Fatalf("after the step: %q", s.Head())
 	}
-	if f, off, n := s.Body(); f == nil || off != 0 || n != 3 || f.Fd() != -1 {
+	if f, off, n := s.body(); f == nil || off != 0 || n != 3 || f.Fd() != -1 {
 		t.Fatalf("body %v %d %d", f, off, n)
 	}
 	s.Sent(now)
@@ -149,7 +149,7 @@ func TestFileStepsOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Opened(op.Adopt(fd, StatFromStatx(&stx), nil))
-	f, _, n := s.Body()
+	f, _, n := s.body()
 	if f == nil || f.Fd() != fd || n != 10 {
 		t.Fatalf("adopted: %v fd %d, %d bytes", f, f.Fd(), n)
 	}

@@ -107,7 +107,7 @@ func TestSessionBody(t *testing.T) {
 			t.Fatalf("%q: no response", tc.req)
 		}
 		fetch(s)
-		f, _, _ := s.Body()
+		f, _, _ := s.body()
 		if (f != nil) != tc.body {
 			t.Errorf("%q: body %v, want %v", tc.req, f != nil, tc.body)
 		}
