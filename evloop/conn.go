@@ -303,8 +303,9 @@ func (l *loop) openFile(c *conn) state {
 	o.file, o.off, o.end = f, off, off+n
 	o.fileShort = false
 	if f != nil && f.Data() != nil {
-		// The small-file cache holds the body: nothing to fetch, and
-		// head and body leave together in one writev.
+		// The small-file cache holds the body (and it is not small
+		// enough to travel in the head): nothing to fetch, and head and
+		// body leave together in one writev.
 		o.ready, o.off = f.Data()[off:o.end], o.end
 	}
 	if o.off == o.end { // all of the answer is in memory
@@ -410,7 +411,7 @@ func (l *loop) writeHead(c *conn) state {
 // would cost a write(2) of its own; an answer that is all in memory — a
 // head, and a body from the small-file cache or none — is instead copied
 // into c.held, and the connection goes on to the next request. The batch
-// leaves in ONE system call: with the last answer's own writev (writeHead),
+// leaves in ONE system call: with the last answer's own write (writeHead),
 // or by itself (writeHeld) when the last request needs the disk or has not
 // fully arrived. Meanwhile the Session is told (Hold) that answers it
 // counts as sent are still on their way, so the write limit applies.

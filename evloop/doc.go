@@ -81,8 +81,10 @@
 //
 // The shared core keeps small files in memory (the small-file cache, in
 // servers/cache.go), so a request for one costs the loop exactly what an
-// HTTP server cannot avoid: one read(2) of the request and one writev(2)
-// of the head with the body. No open, stat or pread; no epoll_ctl (the
+// HTTP server cannot avoid: one read(2) of the request and one write(2)
+// of the answer (the core copies a body up to 4 KiB in after the head, so
+// that the answer is one buffer; a bigger one goes beside the head in one
+// writev(2)). No open, stat or pread; no epoll_ctl (the
 // connection keeps waiting for what it waited for); no allocation (the
 // connection's state is pooled); no timer-heap work (see timer.go). A
 // client that pipelines — several requests in one read — gets all the

@@ -401,7 +401,8 @@ func (l *loop) beginResponse(c *conn) state {
 		// leave together in one SENDMSG. (The core read it once, on
 		// this thread, when the file was opened or changed: a small
 		// file, from the page cache.) READ is for bigger files, and
-		// for every file with -cache=false or a slow disk.
+		// for every file with -cache=false or a slow disk. (A body
+		// up to 4 KiB is not here at all: it travels in the head.)
 		o.buf, o.cached = f.Data()[off:o.end:o.end], true
 		o.cs, o.ce, o.off = 0, len(o.buf), o.end
 		return sendingResponse

@@ -125,8 +125,10 @@
 //   - Sending. There is no sendfile in io_uring: file data is READ into a
 //     64 KiB chunk and sent from there, so a body costs a read and a send
 //     per chunk, where evloop hands the kernel the file. A small body
-//     that the core's small-file cache holds needs no READ: it goes out
-//     from the cache with the head, in one SENDMSG, as evloop's writev.
+//     that the core's small-file cache holds needs no READ: up to 4 KiB
+//     it travels in the head itself (one SEND), and a bigger one goes
+//     out from the cache beside the head, in one SENDMSG, as evloop's
+//     writev.
 //
 // # Availability
 //
