@@ -151,7 +151,8 @@ type outgoing struct {
 //	                                writingHead (its body is in memory),
 //	                                readingRequest (the answer is held)
 //	fetchingFile    startFile       writingHead, or writingBody (next chunk)
-//	writingHead     writeHead       writingBody
+//	writingHead     writeHead       writingBody, or what finishResponse
+//	                                says when the whole answer is sent
 //	writingBody     writeBody       fetchingFile (next chunk),
 //	                                readingRequest (keep-alive), closing
 //	writingHeld     writeHeld       readingRequest, closing (draining)
@@ -402,6 +403,11 @@ func (l *loop) writeHead(c *conn) state {
 		// A short write means the socket's send buffer is full:
 		// writing again now would only return EAGAIN.
 		return l.wait(c, writable)
+	}
+	if len(o.ready) == 0 && o.off == o.end {
+		// The whole answer went in that one call, the usual case for
+		// a small file: there is no body left to write.
+		return l.finishResponse(c)
 	}
 	return writingBody
 }
