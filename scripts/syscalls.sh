@@ -91,10 +91,11 @@ rows as "there or not, and roughly how many", the servers' own rows as exact.
 What each row is:
 
 - **read**, **write**, **writev**, **sendmsg**, **sendfile**: the request in, the answer out.
-  One of each per request is the floor: the C loop (peers/floor) does nothing else. evloop
-  sends a small file's head and body in one writev, from the small-file cache; with
-  \`-cache=false\` it reads the body first (**pread64**). blocking and threaded write the head
-  and the body with two calls. threaded reads more often than it answers: Go's net package
+  One of each per request is the floor: the C loop (peers/floor) does nothing else. Every
+  model sends a small file's head and body in one call (write, or blocking's sendmsg): the
+  core copies a body of up to 4 KiB from the small-file cache in after the head. With
+  \`-cache=false\` evloop reads the body first (**pread64**) and sends head and body in one
+  **writev**. threaded reads more often than it answers: Go's net package
   reads until EAGAIN, and a read that finds nothing parks the goroutine in the netpoller.
   blocking, by default, accepts, answers and closes: **accept4**, **close**, **setsockopt**,
   **getsockopt** and **ioctl** (FIONREAD: are request bytes left unread, so that the close
