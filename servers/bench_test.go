@@ -9,14 +9,35 @@ import (
 // A request as curl or wrk sends it.
 var benchReq = []byte("GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n")
 
-func BenchmarkParse(b *testing.B) {
+func BenchmarkParse(b *testing.B) { benchParse(b, benchReq) }
+
+// browserReq is a request as a browser sends it for a page's image: the
+// fields every browser adds, a Referer and a cookie.
+var browserReq = []byte("GET /images/logo.png HTTP/1.1\r\n" +
+	"Host: 127.0.0.1:8080\r\n" +
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36\r\n" +
+	"Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8\r\n" +
+	"Accept-Language: en-GB,en;q=0.9,fr;q=0.8\r\n" +
+	"Accept-Encoding: gzip, deflate, br, zstd\r\n" +
+	"Connection: keep-alive\r\n" +
+	"Referer: http://127.0.0.1:8080/index.html\r\n" +
+	"Cookie: session=3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7; theme=dark\r\n" +
+	"Sec-Fetch-Dest: image\r\n" +
+	"If-Modified-Since: Tue, 15 Nov 1994 08:12:31 GMT\r\n" +
+	"\r\n")
+
+func BenchmarkParseWrk(b *testing.B)     { benchParse(b, wrkReq) }
+func BenchmarkParseBrowser(b *testing.B) { benchParse(b, browserReq) }
+
+// benchParse parses one whole request, in one buffer, again and again.
+func benchParse(b *testing.B, in []byte) {
 	var p Parser
 	var req Request
-	b.SetBytes(int64(len(benchReq)))
+	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Parse(benchReq, &req); err != nil {
-			b.Fatal(err)
+		if n, err := p.Parse(in, &req); err != nil || n != len(in) {
+			b.Fatal(n, err)
 		}
 	}
 }
