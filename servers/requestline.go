@@ -54,7 +54,7 @@ const versionShape = "HTTP/D.D"
 // request line with its line end once that has arrived, -1 while it has not,
 // or the error that the bytes so far already make certain.
 func (l *lineScan) scan(b []byte) (int, error) {
-	if l.state == lineDone {
+	if l.state == lineDone || l.pos == 0 && l.whole(b) {
 		return l.pos, nil
 	}
 	for l.pos < len(b) {
@@ -89,6 +89,35 @@ func (l *lineScan) scan(b []byte) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// whole takes, in one straight pass, a request line that has arrived whole
+// and has the shape nearly every client sends, "METHOD /path HTTP/1.1" and
+// its line end, and reports whether it did. Any other line, or one not all
+// here yet, it leaves untouched to the scan byte by byte, which reaches the
+// same verdict on every line whole takes (a test holds the two together):
+// whole is only a quicker road to it.
+func (l *lineScan) whole(b []byte) bool {
+	// Within MaxRequestLine no byte can be too far, so no byte needs the
+	// check of its position that scan gives each.
+	b = b[:min(len(b), MaxRequestLine)]
+	m := tokenRun(b[:min(len(b), maxMethod)])
+	if m == 0 || m+1 >= len(b) || b[m] != ' ' || b[m+1] != '/' {
+		return false
+	}
+	t := m + 2 + pathRun(b[m+2:]) // the space after the target, if any
+	v := t + 1 + len(versionShape) // the line end, if any
+	if v >= len(b) || b[t] != ' ' || !isVersion(b[t+1:v]) {
+		return false
+	}
+	if b[v] == '\r' && v+1 < len(b) {
+		v++
+	}
+	if b[v] != '\n' {
+		return false
+	}
+	*l = lineScan{pos: v + 1, state: lineDone, form: '/', methodEnd: m, targetEnd: t}
+	return true
 }
 
 // skipRun passes over a run of bytes that step would accept one by one
