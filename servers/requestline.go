@@ -105,7 +105,7 @@ func (l *lineScan) whole(b []byte) bool {
 	if m == 0 || m+1 >= len(b) || b[m] != ' ' || b[m+1] != '/' {
 		return false
 	}
-	t := m + 2 + pathRun(b[m+2:]) // the space after the target, if any
+	t := m + 2 + pathRun(b[m+2:])  // the space after the target, if any
 	v := t + 1 + len(versionShape) // the line end, if any
 	if v >= len(b) || b[t] != ' ' || !isVersion(b[t+1:v]) {
 		return false
