@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"fmt"
 	"testing"
 	"unsafe"
 )
@@ -23,11 +22,11 @@ func FuzzParseOld(f *testing.F) {
 		for _, st := range []int{len(in) + 1, int(step)%17 + 1} {
 			a, b := traceNew(in, st), traceOld(in, st)
 			if len(a) != len(b) {
-				t.Fatalf("step %d: %d calls, the old parser %d\nnew: %q\nold: %q", st, len(a), len(b), a, b)
+				t.Fatalf("step %d: %d calls, the old parser %d\nnew: %+v\nold: %+v", st, len(a), len(b), a, b)
 			}
 			for i := range a {
 				if a[i] != b[i] {
-					t.Fatalf("step %d, call %d:\nnew: %s\nold: %s", st, i, a[i], b[i])
+					t.Fatalf("step %d, call %d:\nnew: %+v\nold: %+v", st, i, a[i], b[i])
 				}
 			}
 		}
@@ -55,26 +54,45 @@ func FuzzIsCleanOld(f *testing.F) {
 
 type parseFunc func(buf []byte, req *Request) (int, error)
 
-func traceNew(in []byte, step int) []string {
+// call is what one call to Parse did. Both parsers are fed the same bytes
+// in the same way, so while their calls agree their buffers hold the same
+// bytes, and a slice is known by where it starts and how long it is.
+type call struct {
+	n                              int
+	err                            error
+	method                         Method
+	path, query, ims, rng          span
+	minor                          int
+	keepAlive, chunked, bodyUnread bool
+	contentLength                  int64
+}
+
+// span is a slice of the buffer: nil (off -1), inside it (off >= 0), or
+// elsewhere (off -2, as the "/" of an absolute form without a path).
+type span struct{ off, len int }
+
+func traceNew(in []byte, step int) []call {
 	var p Parser
 	return traceParse(p.Parse, in, step)
 }
 
-func traceOld(in []byte, step int) []string {
+func traceOld(in []byte, step int) []call {
 	var p oldParser
 	return traceParse(p.Parse, in, step)
 }
 
 // traceParse feeds in to parse as a model would, step bytes at a time, and
-// describes every call.
-func traceParse(parse parseFunc, in []byte, step int) []string {
-	var out []string
+// records every call.
+func traceParse(parse parseFunc, in []byte, step int) []call {
+	var out []call
 	var req Request
 	store := make([]byte, 0, len(in)+1)
 	buf := store
-	for fed, calls := 0, 0; calls < 10*len(in)+100; calls++ {
+	for fed := 0; len(out) < 10*len(in)+100; {
 		n, err := parse(buf, &req)
-		out = append(out, fmt.Sprintf("n=%d err=%v req=%s", n, err, describeReq(req, store)))
+		out = append(out, call{n, err, req.Method, spanOf(req.Path, store), spanOf(req.Query, store),
+			spanOf(req.IfModifiedSince, store), spanOf(req.Range, store), req.Minor,
+			req.KeepAlive, req.chunked, req.bodyUnread, req.ContentLength})
 		if err != nil {
 			return out
 		}
@@ -90,26 +108,18 @@ func traceParse(parse parseFunc, in []byte, step int) []string {
 			fed = next
 		}
 	}
-	return append(out, "too many calls")
+	return append(out, call{n: -1})
 }
 
-func describeReq(r Request, store []byte) string {
-	return fmt.Sprintf("{%v path=%s query=%s minor=%d ka=%v ims=%s range=%s cl=%d chunked=%v unread=%v}",
-		r.Method, where(r.Path, store), where(r.Query, store), r.Minor, r.KeepAlive,
-		where(r.IfModifiedSince, store), where(r.Range, store), r.ContentLength, r.chunked, r.bodyUnread)
-}
-
-// where describes a slice: nil, or its bytes and where they are.
-func where(s, store []byte) string {
+func spanOf(s, store []byte) span {
 	if s == nil {
-		return "nil"
+		return span{-1, 0}
 	}
-	at := "elsewhere"
 	if cap(s) > 0 && cap(store) > 0 {
 		p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(store)))
 		if p >= lo && p < lo+uintptr(cap(store)) {
-			at = fmt.Sprint("@", p-lo)
+			return span{int(p - lo), len(s)}
 		}
 	}
-	return fmt.Sprintf("%q%s/cap%d", s, at, cap(s))
+	return span{-2, len(s)}
 }

@@ -167,8 +167,24 @@ func (p *Parser) Parse(buf []byte, req *Request) (n int, err error) {
 	if err != nil || lineEnd < 0 {
 		return 0, err
 	}
-	end := p.findHeadEnd(buf, lineEnd-1)
+	var h headerState
+	end := -1
+	if p.scanned == 0 {
+		// The first look at this head: its field lines are read as
+		// their ends are found, one pass over each.
+		var seen int
+		if end, seen = h.readFields(buf, lineEnd, req); end < 0 {
+			p.scanned = seen
+		}
+	} else if end = p.findHeadEnd(buf, lineEnd-1); end >= 0 {
+		// An earlier look read the field lines it had, then had to
+		// forget them, the head being incomplete. Now the end is found
+		// first, resuming where that look stopped, so that a head sent
+		// a byte at a time costs linear work; then its fields are read.
+		h.readFields(buf[:end], lineEnd, req)
+	}
 	if end < 0 {
+		*req = Request{} // what readFields wrote of an incomplete head
 		if len(buf)-lineEnd > MaxHeaderBytes+2 {
 			// A client must not make us buffer without limit by never
 			// ending its header section. The +2 is the blank line's
@@ -177,7 +193,7 @@ func (p *Parser) Parse(buf []byte, req *Request) (n int, err error) {
 		}
 		return 0, nil
 	}
-	if err := parseHead(buf[:end], &p.line, req); err != nil {
+	if err := parseHead(buf[:end], &p.line, &h, req); err != nil {
 		*req = Request{}
 		return 0, err
 	}
@@ -203,7 +219,9 @@ func (p *Parser) parseChunked(buf []byte, req *Request) (int, error) {
 	// into the buffer as it is (the caller may have moved it since). It
 	// parsed once, so it parses again: head parsing depends on its bytes
 	// alone.
-	if err := parseHead(buf[:p.headLen], &p.line, req); err != nil {
+	var h headerState
+	h.readFields(buf[:p.headLen], p.line.pos, req)
+	if err := parseHead(buf[:p.headLen], &p.line, &h, req); err != nil {
 		*req = Request{} // cannot happen: it parsed before
 		return 0, err
 	}
@@ -249,11 +267,48 @@ func trimCR(line []byte) []byte {
 	return line
 }
 
-// parseHead parses a complete head: request line, header lines, blank line.
-// Its request line has passed l, a lineScan, so its shape is already known
-// good, and where it ends: l.pos is its length with its LF, the first LF of
-// the head, since the scan stops at the first it meets.
-func parseHead(b []byte, l *lineScan, req *Request) error {
+// readFields reads the header lines of b from offset from, the end of the
+// request line, up to the blank line that ends them, and does each field's
+// work as soon as the end of its line is found: so each line is looked at
+// once, to find where it ends and what it says. It returns the length of the
+// head, blank line included, or -1 and the offset of the first line not yet
+// whole if the blank line has not arrived.
+//
+// A fault in a field is not returned but kept in h.err: parseHead reports
+// it in its turn, when the head is whole, after the faults that rank before
+// it (the head's size, the request line), so the verdict does not depend on
+// what was read first.
+func (h *headerState) readFields(b []byte, from int, req *Request) (end, seen int) {
+	for pos := from; ; {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return -1, pos
+		}
+		line := trimCR(b[pos : pos+i])
+		pos += i + 1
+		// The first empty line ends the head (a bare LF may end a line:
+		// RFC 9112 §2.2).
+		if len(line) == 0 {
+			return pos, pos
+		}
+		if h.err != nil {
+			continue // only the end is still to find
+		}
+		if h.fields == MaxHeaderFields {
+			h.err = errTooManyFields
+			continue
+		}
+		h.fields++
+		h.err = h.field(line, req)
+	}
+}
+
+// parseHead parses a complete head of b: request line, header lines, blank
+// line, the header lines already read into h by readFields. Its request line
+// has passed l, a lineScan, so its shape is already known good, and where it
+// ends: l.pos is its length with its LF, the first LF of the head, since the
+// scan stops at the first it meets.
+func parseHead(b []byte, l *lineScan, h *headerState, req *Request) error {
 	line, rest := trimCR(b[:l.pos-1]), b[l.pos:]
 	if len(line) > MaxRequestLine {
 		return errURITooLong
@@ -264,21 +319,11 @@ func parseHead(b []byte, l *lineScan, req *Request) error {
 	if err := parseRequestLine(line, l, req); err != nil {
 		return err
 	}
+	if h.err != nil {
+		return h.err
+	}
 	// HTTP/1.1 persists by default; HTTP/1.0 only when asked (RFC 9112 §9.3).
 	req.KeepAlive = req.Minor == 1
-	var h headerState
-	// b ends with the blank line that ends the head, the first one after
-	// the request line (findHeadEnd): the fields are done when it is all
-	// that is left, and no line before it is empty.
-	for fields := 0; !isBlankLine(rest); fields++ {
-		line, rest = cutLine(rest)
-		if fields == MaxHeaderFields {
-			return errTooManyFields
-		}
-		if err := h.field(line, req); err != nil {
-			return err
-		}
-	}
 	// RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request
 	// that lacks a Host header field.
 	if req.Minor == 1 && h.hosts == 0 {
@@ -303,19 +348,6 @@ func parseHead(b []byte, l *lineScan, req *Request) error {
 		req.KeepAlive = false
 	}
 	return nil
-}
-
-// isBlankLine reports whether b is an empty line and its end, CRLF or a
-// bare LF (RFC 9112 §2.2).
-func isBlankLine(b []byte) bool { return string(b) == "\r\n" || string(b) == "\n" }
-
-// cutLine splits off one line, accepting CRLF or a bare LF.
-func cutLine(b []byte) (line, rest []byte) {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return b, nil
-	}
-	return trimCR(b[:i]), b[i+1:]
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"
@@ -431,6 +463,8 @@ func parseMethod(m []byte, req *Request) error {
 
 // headerState remembers what the header lines said across the section.
 type headerState struct {
+	fields         int   // how many lines have been read
+	err            error // the first line's fault, if any
 	hosts          int
 	close          bool
 	keepAlive      bool
