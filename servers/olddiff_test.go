@@ -46,8 +46,8 @@ func FuzzIsCleanOld(f *testing.F) {
 		if a, b := validHost(p), oldValidHost(p); a != b {
 			t.Fatalf("validHost(%q) = %v, was %v", p, a, b)
 		}
-		if a, b := validValue(p), oldValidValue(p); a != b {
-			t.Fatalf("validValue(%q) = %v, was %v", p, a, b)
+		if a, b := valueEnd(p) == len(p), oldValidValue(p); a != b {
+			t.Fatalf("valueEnd(%q) says %v, validValue said %v", p, a, b)
 		}
 	})
 }

@@ -280,27 +280,81 @@ func trimCR(line []byte) []byte {
 // what was read first.
 func (h *headerState) readFields(b []byte, from int, req *Request) (end, seen int) {
 	for pos := from; ; {
-		i := bytes.IndexByte(b[pos:], '\n')
-		if i < 0 {
-			return -1, pos
+		name, value, next := plainField(b[pos:])
+		ok := next > 0
+		if !ok {
+			// Not a plain field line: the blank line, one not yet
+			// whole, or one with a fault. Cut it at its LF (a bare LF
+			// may end a line: RFC 9112 §2.2) and look again.
+			i := bytes.IndexByte(b[pos:], '\n')
+			if i < 0 {
+				return -1, pos
+			}
+			line := trimCR(b[pos : pos+i])
+			if len(line) == 0 {
+				return pos + i + 1, pos + i + 1 // the first empty line ends the head
+			}
+			name, value, ok = splitField(line)
+			next = i + 1
 		}
-		line := trimCR(b[pos : pos+i])
-		pos += i + 1
-		// The first empty line ends the head (a bare LF may end a line:
-		// RFC 9112 §2.2).
-		if len(line) == 0 {
-			return pos, pos
-		}
+		pos += next
 		if h.err != nil {
 			continue // only the end is still to find
 		}
-		if h.fields == MaxHeaderFields {
-			h.err = errTooManyFields
-			continue
-		}
 		h.fields++
-		h.err = h.field(line, req)
+		switch {
+		case h.fields > MaxHeaderFields:
+			h.err = errTooManyFields
+		case !ok:
+			h.err = errBadHeader
+		default:
+			h.err = h.field(name, value, req)
+		}
 	}
+}
+
+// plainField reads the field line at the start of b if it is plain, as
+// nearly all are: a name, its colon, and a value that ends where the line
+// does, at its CRLF or LF. It returns the name, the value without its
+// surrounding whitespace, and the length of the line with its end; or a
+// length of 0 for any other line, to be cut and read by splitField, which
+// would say the same of a plain line.
+func plainField(b []byte) (name, value []byte, next int) {
+	n := tokenRun(b)
+	if n == 0 || n == len(b) || b[n] != ':' {
+		return nil, nil, 0
+	}
+	// The first byte that cannot be in a value ends it: in a plain
+	// line, the CR or LF that ends the line.
+	e := n + 1 + valueEnd(b[n+1:])
+	switch {
+	case e < len(b) && b[e] == '\n':
+		next = e + 1
+	case e+1 < len(b) && b[e] == '\r' && b[e+1] == '\n':
+		next = e + 2
+	default:
+		return nil, nil, 0
+	}
+	return b[:n], trimOWS(b[n+1 : e]), next
+}
+
+// splitField splits a field line without its line end into its name and
+// its value without the whitespace around it, and reports whether both are
+// well formed (RFC 9112 §5).
+//
+// The name is a token (RFC 9110 §5.6.2), and the colon follows it at once:
+// RFC 9112 §5.1 allows no whitespace between them, and a server MUST reject
+// such a request with 400, because proxies disagree about what it means.
+// ':' is not a token byte, so one run of token bytes finds the name and
+// where it ends. A line that begins with whitespace, an obsolete fold (RFC
+// 9112 §5.2 lets a server reject it), has no name.
+func splitField(line []byte) (name, value []byte, ok bool) {
+	n := tokenRun(line)
+	if n == 0 || n == len(line) || line[n] != ':' {
+		return nil, nil, false
+	}
+	value = trimOWS(line[n+1:])
+	return line[:n], value, valueEnd(value) == len(value)
 }
 
 // parseHead parses a complete head of b: request line, header lines, blank
@@ -483,27 +537,11 @@ type codings struct {
 	other     bool // some element is a coding other than chunked
 }
 
-// field parses one "name: value" line (RFC 9112 §5) and records what the
-// server cares about.
-func (h *headerState) field(line []byte, req *Request) error {
-	// The name is a token (RFC 9110 §5.6.2), and the colon follows it at
-	// once: RFC 9112 §5.1 allows no whitespace between them, and a server
-	// MUST reject such a request with 400, because proxies disagree about
-	// what it means. ':' is not a token byte, so one run of token bytes
-	// finds the name and where it ends. A line that begins with whitespace,
-	// an obsolete fold (RFC 9112 §5.2 lets a server reject it), has no name.
-	n := tokenRun(line)
-	if n == 0 || n == len(line) || line[n] != ':' {
-		return errBadHeader
-	}
-	name, value := line[:n], trimOWS(line[n+1:])
-	if equalFold(name, "host") {
-		return h.host(value)
-	}
-	if !validValue(value) {
-		return errBadHeader
-	}
+// field records what the server cares about in one well-formed field.
+func (h *headerState) field(name, value []byte, req *Request) error {
 	switch {
+	case equalFold(name, "host"):
+		return h.host(value)
 	case equalFold(name, "connection"):
 		h.connection(value)
 	case equalFold(name, "content-length"):
@@ -520,35 +558,30 @@ func (h *headerState) field(line []byte, req *Request) error {
 	return nil
 }
 
-// host takes in a Host field's value. A valid host is made of visible
-// ASCII alone, so it is a valid field value too: validValue need only look
-// at a host that failed, to refuse a control byte in it as in any field.
+// host takes in a Host field's value.
 func (h *headerState) host(v []byte) error {
-	ok := validHost(v)
-	if !ok && !validValue(v) {
-		return errBadHeader
-	}
 	h.hosts++
 	// RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
 	if h.hosts > 1 {
 		return errNoHost
 	}
-	if !ok {
+	if !validHost(v) {
 		return errBadHost
 	}
 	return nil
 }
 
-// validValue reports whether a field value holds no control byte but
-// HTAB (RFC 9110 §5.5: a bare CR, LF or NUL in a value MUST be rejected
-// or replaced; we reject).
-func validValue(v []byte) bool {
-	for _, c := range v {
+// valueEnd is the offset of the first byte of v that cannot be in a field
+// value, or len(v) if there is none: a field value holds no control byte
+// but HTAB (RFC 9110 §5.5: a bare CR, LF or NUL in a value MUST be rejected
+// or replaced; we reject), and no DEL.
+func valueEnd(v []byte) int {
+	for i, c := range v {
 		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
+			return i
 		}
 	}
-	return true
+	return len(v)
 }
 
 // connection reads the comma-separated options of a Connection header.
