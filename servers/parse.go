@@ -2,6 +2,8 @@ package servers
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -575,13 +577,49 @@ func (h *headerState) host(v []byte) error {
 // value, or len(v) if there is none: a field value holds no control byte
 // but HTAB (RFC 9110 §5.5: a bare CR, LF or NUL in a value MUST be rejected
 // or replaced; we reject), and no DEL.
+//
+// Values are the longest part of most heads (a browser's User-Agent,
+// Accept and Cookie run to hundreds of bytes), so it looks at eight bytes
+// at a time, as one uint64, with the arithmetic of controlBytes.
 func valueEnd(v []byte) int {
-	for i, c := range v {
-		if (c < ' ' && c != '\t') || c == 0x7f {
+	i := 0
+	for i+8 <= len(v) {
+		m := controlBytes(binary.LittleEndian.Uint64(v[i:]))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		// The lowest marked byte is the first control byte. HTAB is
+		// the one allowed in a value: pass over it, and look on.
+		i += bits.TrailingZeros64(m) / 8
+		if v[i] != '\t' {
+			return i
+		}
+		i++
+	}
+	for ; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return i
 		}
 	}
 	return len(v)
+}
+
+// controlBytes marks with its top bit each byte of x, read as eight bytes,
+// that is below ' ' or is DEL; or at least the lowest such byte, which is
+// all valueEnd asks of it.
+//
+// Subtracting 0x20 from every byte at once borrows out of the top bit of a
+// byte below 0x20; "&^ x" keeps the mark only for bytes whose own top bit
+// was clear (0x80 and above are allowed). A borrow may run on and mark a
+// byte above a true one, never one below it: so the lowest mark is exact.
+// DEL is the byte that x ^ 0x7f...7f turns to 0, marked by the same test
+// for "below 1". (See "Bit Twiddling Hacks", "Determine if a word has a
+// byte less than n".)
+func controlBytes(x uint64) uint64 {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	y := x ^ 0x7f*ones
+	return ((x-' '*ones)&^x | (y-ones)&^y) & tops
 }
 
 // connection reads the comma-separated options of a Connection header.

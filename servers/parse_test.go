@@ -518,3 +518,28 @@ func sameRequest(a, b Request) bool {
 		string(a.IfModifiedSince) == string(b.IfModifiedSince) && string(a.Range) == string(b.Range) &&
 		a.ContentLength == b.ContentLength && a.chunked == b.chunked && a.bodyUnread == b.bodyUnread
 }
+
+// TestValueEnd holds valueEnd, which looks at eight bytes at a time, to
+// the rule it implements, one byte at a time: every byte value, at every
+// place in a value long enough to need both its loops, after a tab or not.
+func TestValueEnd(t *testing.T) {
+	allowed := func(c byte) bool { return c >= ' ' && c != 0x7f || c == '\t' }
+	for _, base := range []string{"Mozilla/5.0 (X11; Linux)", "a\tb\tc\td\te\tf\tg\th\ti\tj\tk\tl"} {
+		for at := range len(base) {
+			for c := range 256 {
+				v := []byte(base)
+				v[at] = byte(c)
+				want := len(v)
+				for i, b := range v {
+					if !allowed(b) {
+						want = i
+						break
+					}
+				}
+				if got := valueEnd(v); got != want {
+					t.Fatalf("valueEnd(%q) = %d, want %d", v, got, want)
+				}
+			}
+		}
+	}
+}

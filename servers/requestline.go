@@ -116,7 +116,11 @@ func (l *lineScan) whole(b []byte) bool {
 	if b[v] != '\n' {
 		return false
 	}
-	*l = lineScan{pos: v + 1, state: lineDone, form: '/', methodEnd: m, targetEnd: t}
+	// l was the zero lineScan (pos was 0), so these are all its fields
+	// that differ from it. (Field by field, not as one struct literal:
+	// that the compiler builds on the stack and copies, a store and a
+	// load of different widths that the processor cannot forward.)
+	l.pos, l.state, l.form, l.methodEnd, l.targetEnd = v+1, lineDone, '/', m, t
 	return true
 }
 
