@@ -282,21 +282,21 @@ func trimCR(line []byte) []byte {
 // what was read first.
 func (h *headerState) readFields(b []byte, from int, req *Request) (end, seen int) {
 	for pos := from; ; {
+		// The first empty line ends the head (a bare LF may end a
+		// line: RFC 9112 §2.2).
+		if n := blankLine(b[pos:]); n > 0 {
+			return pos + n, pos + n
+		}
 		name, value, next := plainField(b[pos:])
 		ok := next > 0
 		if !ok {
-			// Not a plain field line: the blank line, one not yet
-			// whole, or one with a fault. Cut it at its LF (a bare LF
-			// may end a line: RFC 9112 §2.2) and look again.
+			// Not a plain field line: one not yet whole, or one with
+			// a fault. Cut it at its LF and look again.
 			i := bytes.IndexByte(b[pos:], '\n')
 			if i < 0 {
 				return -1, pos
 			}
-			line := trimCR(b[pos : pos+i])
-			if len(line) == 0 {
-				return pos + i + 1, pos + i + 1 // the first empty line ends the head
-			}
-			name, value, ok = splitField(line)
+			name, value, ok = splitField(trimCR(b[pos : pos+i]))
 			next = i + 1
 		}
 		pos += next
@@ -313,6 +313,18 @@ func (h *headerState) readFields(b []byte, from int, req *Request) (end, seen in
 			h.err = h.field(name, value, req)
 		}
 	}
+}
+
+// blankLine is the length of the empty line at the start of b, CRLF or a
+// bare LF, or 0 if b does not start with one.
+func blankLine(b []byte) int {
+	switch {
+	case len(b) > 0 && b[0] == '\n':
+		return 1
+	case len(b) > 1 && b[0] == '\r' && b[1] == '\n':
+		return 2
+	}
+	return 0
 }
 
 // plainField reads the field line at the start of b if it is plain, as
