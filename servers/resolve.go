@@ -72,22 +72,41 @@ func isClean(p []byte) bool {
 	if len(p) < 2 || p[0] != '/' {
 		return false
 	}
-	seg := 1 // where the current segment begins
-	for i := 1; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			if c := p[i]; c == '%' || c == 0 || c == '\\' {
-				return false
-			}
-			continue
-		}
-		switch string(p[seg:i]) {
+	for seg := p[1:]; ; {
+		n := segmentRun(seg)
+		switch string(seg[:n]) {
 		case "", ".", "..":
 			return false
 		}
-		seg = i + 1
+		if n == len(seg) {
+			return true
+		}
+		if seg[n] != '/' {
+			return false // a '%', NUL or backslash
+		}
+		seg = seg[n+1:]
 	}
-	return true
 }
+
+// segmentRun is the length of the run of bytes at the start of b that a
+// clean path's segment may hold.
+func segmentRun(b []byte) int {
+	for i, c := range b {
+		if !segmentChars[c] {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// segmentChars marks the bytes of a clean path's segment: all but the
+// slash that ends it, and those cleanPath would decode or refuse.
+var segmentChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c != '/' && c != '%' && c != 0 && c != '\\'
+	}
+	return t
+}()
 
 // splitSegments yields the '/'-separated segments of p. The writes in
 // cleanPath never overtake the reads here, because the output is never
