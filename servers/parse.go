@@ -114,7 +114,8 @@ type Request struct {
 type Parser struct {
 	line lineScan // the request line, checked byte by byte as it arrives
 	// scanned is how many bytes of the current head have been searched
-	// for the blank line that ends it.
+	// for the blank line that ends it: 0 until a first look has found
+	// the head incomplete.
 	scanned int
 	// headLen is the length of a complete head whose chunked body is
 	// being read (0 otherwise), and body the state of that reading.
@@ -290,8 +291,9 @@ func (h *headerState) readFields(b []byte, from int, req *Request) (end, seen in
 		name, value, next := plainField(b[pos:])
 		ok := next > 0
 		if !ok {
-			// Not a plain field line: one not yet whole, or one with
-			// a fault. Cut it at its LF and look again.
+			// Not a plain field line (nor empty, see above): one not
+			// yet whole, or one with a fault. Cut it at its LF and
+			// look again.
 			i := bytes.IndexByte(b[pos:], '\n')
 			if i < 0 {
 				return -1, pos
