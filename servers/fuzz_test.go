@@ -139,3 +139,32 @@ func FuzzResolve(f *testing.F) {
 func writeTestFile(path, body string) error {
 	return os.WriteFile(path, []byte(body), 0o644)
 }
+
+// FuzzLineScan holds the request line's two roads to a verdict together:
+// lineScan.whole, taken when the line arrives whole in the usual shape, and
+// the scan byte by byte, taken when it arrives in pieces. Both must find
+// the same end and the same parts, or the same fault.
+func FuzzLineScan(f *testing.F) {
+	for _, tc := range parseCases {
+		f.Add([]byte(tc.in))
+	}
+	for _, s := range []string{"GET /a HTTP/1.1\n", "GET /a HTTP/1.1\r\r\n", "GET /a HTTP/1.1 \r\n", "G\x00T / HTTP/1.1\r\n",
+		"GET /a#b HTTP/1.1\r\n", "GET //a HTTP/1.10\r\n", "GET / HTTP/1.1\r"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var whole, pieces lineScan
+		n, err := whole.scan(in)
+		m, perr := -1, error(nil)
+		for i := 1; i <= len(in) && m < 0 && perr == nil; i++ {
+			m, perr = pieces.scan(in[:i])
+		}
+		if n != m || err != perr {
+			t.Fatalf("%q: whole gives %d, %v; in pieces %d, %v", in, n, err, m, perr)
+		}
+		if n >= 0 && (whole.methodEnd != pieces.methodEnd || whole.targetEnd != pieces.targetEnd) {
+			t.Fatalf("%q: whole finds the parts at %d and %d, in pieces at %d and %d",
+				in, whole.methodEnd, whole.targetEnd, pieces.methodEnd, pieces.targetEnd)
+		}
+	})
+}

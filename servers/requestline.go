@@ -95,8 +95,8 @@ func (l *lineScan) scan(b []byte) (int, error) {
 // and has the shape nearly every client sends, "METHOD /path HTTP/1.1" and
 // its line end, and reports whether it did. Any other line, or one not all
 // here yet, it leaves untouched to the scan byte by byte, which reaches the
-// same verdict on every line whole takes (a test holds the two together):
-// whole is only a quicker road to it.
+// same verdict on every line whole takes (FuzzLineScan holds the two
+// together): whole is only a quicker road to it.
 func (l *lineScan) whole(b []byte) bool {
 	// Within MaxRequestLine no byte can be too far, so no byte needs the
 	// check of its position that scan gives each.
