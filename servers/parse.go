@@ -336,7 +336,7 @@ func blankLine(b []byte) int {
 // length of 0 for any other line, to be cut and read by splitField, which
 // would say the same of a plain line.
 func plainField(b []byte) (name, value []byte, next int) {
-	n := tokenRun(b)
+	n := runIn(b, &tokenChars)
 	if n == 0 || n == len(b) || b[n] != ':' {
 		return nil, nil, 0
 	}
@@ -365,7 +365,7 @@ func plainField(b []byte) (name, value []byte, next int) {
 // where it ends. A line that begins with whitespace, an obsolete fold (RFC
 // 9112 §5.2 lets a server reject it), has no name.
 func splitField(line []byte) (name, value []byte, ok bool) {
-	n := tokenRun(line)
+	n := runIn(line, &tokenChars)
 	if n == 0 || n == len(line) || line[n] != ':' {
 		return nil, nil, false
 	}
@@ -769,10 +769,7 @@ func validHost(h []byte) bool {
 	}
 	// A name has no ':', so the first byte that is not of a name must be
 	// the ':' that starts the port, and only digits follow it.
-	name := 0
-	for name < len(h) && hostChars[h[name]] {
-		name++
-	}
+	name := runIn(h, &hostChars)
 	if name == len(h) {
 		return true
 	}

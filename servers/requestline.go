@@ -101,12 +101,12 @@ func (l *lineScan) whole(b []byte) bool {
 	// Within MaxRequestLine no byte can be too far, so no byte needs the
 	// check of its position that scan gives each.
 	b = b[:min(len(b), MaxRequestLine)]
-	m := tokenRun(b[:min(len(b), maxMethod)])
+	m := runIn(b[:min(len(b), maxMethod)], &tokenChars)
 	if m == 0 || m+1 >= len(b) || b[m] != ' ' || b[m+1] != '/' {
 		return false
 	}
-	t := m + 2 + pathRun(b[m+2:])  // the space after the target, if any
-	v := t + 1 + len(versionShape) // the line end, if any
+	t := m + 2 + runIn(b[m+2:], &pathChars) // the space after the target, if any
+	v := t + 1 + len(versionShape)          // the line end, if any
 	if v >= len(b) || b[t] != ' ' || !isVersion(b[t+1:v]) {
 		return false
 	}
@@ -135,11 +135,11 @@ func (l *lineScan) skipRun(b []byte) bool {
 	start := l.pos
 	switch {
 	case l.state == inMethod:
-		n := tokenRun(b[l.pos:min(end, l.pos+maxMethod-l.n)])
+		n := runIn(b[l.pos:min(end, l.pos+maxMethod-l.n)], &tokenChars)
 		l.pos += n
 		l.n += n
 	case l.state == inTarget && l.form == '/':
-		l.pos += pathRun(b[l.pos:end])
+		l.pos += runIn(b[l.pos:end], &pathChars)
 	case l.state == inVersion && l.n == 0 && end-l.pos >= len(versionShape) && isVersion(b[l.pos:l.pos+len(versionShape)]):
 		l.pos += len(versionShape)
 		l.state = afterVersion
@@ -152,10 +152,11 @@ func isVersion(v []byte) bool {
 	return string(v[:5]) == "HTTP/" && isDigit(v[5]) && v[6] == '.' && isDigit(v[7])
 }
 
-// tokenRun is the length of the run of token bytes at the start of b.
-func tokenRun(b []byte) int {
+// runIn is the length of the run of bytes at the start of b that set
+// marks: the token of a method or a field name, a path, a host name.
+func runIn(b []byte, set *[256]bool) int {
 	for i, c := range b {
-		if !tokenChars[c] {
+		if !set[c] {
 			return i
 		}
 	}
@@ -208,17 +209,8 @@ func (l *lineScan) step(c byte) error {
 	return nil
 }
 
-// pathRun is the length of the run of bytes at the start of b that may
-// appear raw in a path: visible ASCII but '#' (RFC 3986 §2).
-func pathRun(b []byte) int {
-	for i, c := range b {
-		if !pathChars[c] {
-			return i
-		}
-	}
-	return len(b)
-}
-
+// pathChars marks the bytes that may appear raw in a path: visible ASCII
+// but '#' (RFC 3986 §2).
 var pathChars = func() (t [256]bool) {
 	for c := '!'; c <= '~'; c++ {
 		t[c] = c != '#'

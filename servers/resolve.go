@@ -73,7 +73,7 @@ func isClean(p []byte) bool {
 		return false
 	}
 	for seg := p[1:]; ; {
-		n := segmentRun(seg)
+		n := runIn(seg, &segmentChars)
 		switch string(seg[:n]) {
 		case "", ".", "..":
 			return false
@@ -86,17 +86,6 @@ func isClean(p []byte) bool {
 		}
 		seg = seg[n+1:]
 	}
-}
-
-// segmentRun is the length of the run of bytes at the start of b that a
-// clean path's segment may hold.
-func segmentRun(b []byte) int {
-	for i, c := range b {
-		if !segmentChars[c] {
-			return i
-		}
-	}
-	return len(b)
 }
 
 // segmentChars marks the bytes of a clean path's segment: all but the
