@@ -25,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,8 +66,15 @@ func main() {
 		idle     = flag.Int("idle", 10000, "idle connections for the memory figure")
 		out      = flag.String("out", "docs/results/peers.md", "report to write")
 		rate     = flag.Float64("rate", 20000, "open-loop rate for the latency-at-equal-load case (0: skip)")
+		sizes    = flag.String("sizes", "1k,64k,1m", "the file sizes to compare, comma-separated (1k, 64k, 1m)")
 	)
 	flag.Parse()
+	for _, k := range strings.Split(*sizes, ",") {
+		if k != "1k" && k != "64k" && k != "1m" {
+			fmt.Fprintf(os.Stderr, "compare: -sizes %q: each size must be 1k, 64k or 1m\n", *sizes)
+			os.Exit(2)
+		}
+	}
 	if *root == "" {
 		fail("-root is required")
 	}
@@ -124,7 +133,10 @@ func main() {
 	defer stopAll(targets)
 
 	var cases []benchCase
-	for _, size := range []struct{ name, path string }{{"1 KiB", "/1k.bin"}, {"64 KiB", "/64k.bin"}, {"1 MiB", "/1m.bin"}} {
+	for _, size := range []struct{ key, name, path string }{{"1k", "1 KiB", "/1k.bin"}, {"64k", "64 KiB", "/64k.bin"}, {"1m", "1 MiB", "/1m.bin"}} {
+		if !slices.Contains(strings.Split(*sizes, ","), size.key) {
+			continue
+		}
 		for _, conns := range []int{50, 500} {
 			cases = append(cases, benchCase{fmt.Sprintf("%s, %d conns", size.name, conns), size.path, conns})
 		}
