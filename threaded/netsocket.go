@@ -55,7 +55,8 @@ func (s *netSocket) Read(p []byte, deadline time.Time) (int, error) {
 // one sendmsg(2) with MSG_MORE through the RawConn: TCP holds the head back
 // to share a packet with the body instead of sending it alone (see
 // blocking's fdSocket.Write). On loopback that lone small packet costs the
-// client dearly: for a 1 MiB file, wrk's rate fell by a third without it.
+// client dearly: for a 1 MiB file, evloop's rate under wrk fell by a third
+// and more without it (docs/results/peers-analysis.md).
 func (s *netSocket) Write(p []byte, more bool, deadline time.Time) (int, error) {
 	s.armWrite(deadline)
 	if !more {
