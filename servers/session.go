@@ -23,8 +23,8 @@ import (
 //			for op := sess.Open(); op != nil; op = sess.Open() {
 //				sess.Opened(op.Do())           // fetch the file
 //			}
-//			write(sock, sess.Head())           // the head,
-//			write the bytes of sess.Body()      // the body; sess.Wrote(n, now)
+//			write(sock, sess.Head())           // the head (a small body with it),
+//			write the bytes of sess.Body()      // the rest; sess.Wrote(n, now)
 //			if !sess.Sent(now) { linger or close; return }
 //		}
 //	}
