@@ -82,11 +82,12 @@
 // The shared core keeps small files in memory (the small-file cache, in
 // servers/cache.go), so a request for one costs the loop exactly what an
 // HTTP server cannot avoid: one read(2) of the request and one write(2)
-// of the answer (the core copies a body up to 4 KiB in after the head, so
-// that the answer is one buffer; a bigger one goes beside the head in one
-// writev(2)). No open, stat or pread; no epoll_ctl (the
-// connection keeps waiting for what it waited for); no allocation (the
-// connection's state is pooled); no timer-heap work (see timer.go). A
+// of the answer (a body up to 4 KiB travels in the head's buffer, and for
+// all of a small file the core keeps that whole answer made, remade once a
+// second; a bigger body goes beside the head in one writev(2)). No open,
+// stat or pread; no epoll_ctl (the connection keeps waiting for what it
+// waited for); no allocation per request (the connection's state is
+// pooled); no timer-heap work (see timer.go). A
 // client that pipelines — several requests in one read — gets all the
 // answers that are in memory in ONE write: each is copied into the
 // connection's held buffer and the next request taken, and the batch
@@ -159,8 +160,8 @@
 //     off, since no other P is idle. The loop kept it busy for ever.
 //
 // So the loop is not locked to its thread, and it yields (runtime.Gosched,
-// a fraction of a microsecond on the same thread) once a millisecond: it is
-// never preempted. Its reads and writes, which cannot block on non-blocking
+// a microsecond or two on the same thread) every 4 ms: it is never
+// preempted. Its reads and writes, which cannot block on non-blocking
 // sockets, are raw system calls (rawio.go): the runtime does not prepare to
 // hand its P away for them, which saves that bookkeeping on every call and
 // leaves sysmon nothing to take while a write runs the receiver's TCP work.

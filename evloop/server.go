@@ -118,8 +118,8 @@ func (s *server) Serve() error {
 // runLoop runs one loop, on its goroutine. It does not lock the goroutine
 // to its thread (runtime.LockOSThread), although a C event loop is its
 // thread: a locked goroutine pays for every trip through the scheduler
-// with a hand-over between two threads, and the loop makes that trip about
-// once a millisecond (see "The loop and the Go runtime" in doc.go). Left
+// with a hand-over between two threads, and the loop makes that trip once
+// every 4 ms (see "The loop and the Go runtime" in doc.go). Left
 // alone, it stays on one thread anyway while it has work.
 func (s *server) runLoop(l *loop) error {
 	err := l.run()

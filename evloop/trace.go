@@ -33,7 +33,17 @@ func (l *loop) traceCall(c *conn, call string, err error) {
 }
 
 // traceRead reports a read(2): n bytes, EAGAIN, or EOF.
+//
+// The hooks on every request's path test the tracer here and emit in a
+// function of their own, so that the test is inlined into the loop and a
+// server nobody traces pays one comparison, not a call.
 func (l *loop) traceRead(c *conn, n int, err error) {
+	if l.tr != nil {
+		l.emitRead(c, n, err)
+	}
+}
+
+func (l *loop) emitRead(c *conn, n int, err error) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.Call, Conn: c.id, Fd: c.fd, Call: "read", N: int64(n), Err: trace.ReadErr(n, err)})
 	}
@@ -41,6 +51,12 @@ func (l *loop) traceRead(c *conn, n int, err error) {
 
 // traceWrite reports a write of n of the want bytes offered.
 func (l *loop) traceWrite(c *conn, call string, n, want int, err error) {
+	if l.tr != nil {
+		l.emitWrite(c, call, n, want, err)
+	}
+}
+
+func (l *loop) emitWrite(c *conn, call string, n, want int, err error) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.Call, Conn: c.id, Fd: c.fd, Call: call, N: int64(n), Of: int64(want), Err: trace.Errno(err)})
 	}
@@ -69,6 +85,12 @@ func (l *loop) traceWatch(c *conn, op string, ev events, err error) {
 
 // traceState reports c's state machine moving.
 func (l *loop) traceState(c *conn, from, to state) {
+	if l.tr != nil {
+		l.emitState(c, from, to)
+	}
+}
+
+func (l *loop) emitState(c *conn, from, to state) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.State, Conn: c.id, Fd: c.fd, From: from.String(), To: to.String()})
 	}

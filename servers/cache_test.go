@@ -362,3 +362,48 @@ func TestSmallBodyTravelsInHead(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeAnswerShared checks the usual answer, all of a small cached
+// file: two sessions in the same second send the very same bytes, made
+// once, for each value of keep-alive; the next second makes them again
+// with its own Date; and they are what the general encoder makes.
+func TestWholeAnswerShared(t *testing.T) {
+	dir := t.TempDir()
+	must(t, writeTestFile(dir+"/small.txt", "0123456789"))
+	site, err := NewSite(dir, SiteOptions{})
+	must(t, err)
+	defer site.Close()
+	now := time.Unix(1_800_000_000, 0)
+	head := func(req string, at time.Time) []byte {
+		s := newTestSession(site, NewStats(), Limits{}, at)
+		feed(s, req, at)
+		if !s.Next() {
+			t.Fatalf("%q: no answer", req)
+		}
+		fetch(s)
+		h := s.Head()
+		if f, _, _ := s.Body(); f != nil {
+			t.Fatalf("%q: the body did not travel in the head", req)
+		}
+		want := AppendHead(nil, s.Response(), []byte(at.UTC().Format(TimeFormat)))
+		if want = append(want, "0123456789"...); !bytes.Equal(h, want) {
+			t.Errorf("%q: sent\n%q, want\n%q", req, h, want)
+		}
+		s.Sent(at)
+		return h
+	}
+	get := "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+	closing := "GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	head(get, now) // the first opens the file; the cache has it from now on
+	a, b := head(get, now), head(get, now.Add(time.Second/2))
+	if &a[0] != &b[0] {
+		t.Errorf("two answers in one second were made twice, not shared")
+	}
+	if c := head(closing, now); &c[0] == &a[0] || !bytes.Contains(c, []byte("Connection: close")) {
+		t.Errorf("the closing answer is not its own: %q", c)
+	}
+	later := now.Add(time.Second)
+	if d := head(get, later); &d[0] == &a[0] || !bytes.Contains(d, []byte(later.UTC().Format(TimeFormat))) {
+		t.Errorf("the next second's answer is the old one: %q", d)
+	}
+}

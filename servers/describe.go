@@ -13,7 +13,14 @@ import (
 
 // TraceRequest reports to tr, if it is tracing, the request Next has just
 // found, on connection conn (its number in the trace) and descriptor fd.
+// The nil test is inlined into the model's loop: untraced, it costs no call.
 func (s *Session) TraceRequest(tr *trace.Tracer, conn uint64, fd int) {
+	if tr != nil {
+		s.emitRequest(tr, conn, fd)
+	}
+}
+
+func (s *Session) emitRequest(tr *trace.Tracer, conn uint64, fd int) {
 	if tr.On() {
 		tr.Emit(trace.Event{Kind: trace.Request, Conn: conn, Fd: fd, Text: s.RequestLine()})
 	}
@@ -21,6 +28,12 @@ func (s *Session) TraceRequest(tr *trace.Tracer, conn uint64, fd int) {
 
 // TraceAnswer reports to tr, if it is tracing, the answer decided for it.
 func (s *Session) TraceAnswer(tr *trace.Tracer, conn uint64, fd int) {
+	if tr != nil {
+		s.emitAnswer(tr, conn, fd)
+	}
+}
+
+func (s *Session) emitAnswer(tr *trace.Tracer, conn uint64, fd int) {
 	if tr.On() {
 		ev := trace.Event{Kind: trace.Answer, Conn: conn, Fd: fd, Text: s.Answer()}
 		if s.x != nil {

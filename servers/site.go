@@ -98,8 +98,12 @@ type File struct {
 	// two forms, [0] closing the connection and [1] keeping it open; data
 	// is the whole contents when the small-file cache holds them. Neither
 	// changes: a changed file is a new File.
-	okTail   [2][]byte
-	data     []byte
+	okTail [2][]byte
+	data   []byte
+	// whole is the entire 200 answer to a GET of all of data, when it
+	// is small enough to travel in one buffer (foldLimit), in the same
+	// two forms as okTail, for one second's Date (see wholeAnswer).
+	whole    [2]atomic.Pointer[prebuilt]
 	dev, ino uint64
 	checked  atomic.Int64 // unix nanoseconds of the last validation
 	refs     atomic.Int32
@@ -151,6 +155,29 @@ func sleepThread(d time.Duration) {
 	for unix.Nanosleep(&ts, &left) == unix.EINTR {
 		ts = left // a signal cut the sleep short: sleep the rest
 	}
+}
+
+// prebuilt is a whole answer, head and body, as of the second sec. Its bytes
+// are never modified once stored: every sender of the file shares them.
+type prebuilt struct {
+	sec int64
+	b   []byte
+}
+
+// wholeAnswer returns the whole 200 answer with all of f's data, for the
+// second sec, whose Date value is date: the one stored, or, once a second
+// (or the first time), a new one made and stored. Two senders that make it
+// at the same moment each store a correct one; the later one stays.
+func (f *File) wholeAnswer(keepAlive bool, sec int64, date []byte) []byte {
+	p := &f.whole[boolInt(keepAlive)]
+	if a := p.Load(); a != nil && a.sec == sec {
+		return a.b
+	}
+	tail := f.okTail[boolInt(keepAlive)]
+	b := make([]byte, 0, len(okHead)+len(date)+len(tail)+len(f.data))
+	b = append(append(append(append(b, okHead...), date...), tail...), f.data...)
+	p.Store(&prebuilt{sec: sec, b: b})
+	return b
 }
 
 // acquire takes a reference for a sender.

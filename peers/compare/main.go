@@ -9,7 +9,15 @@
 // alike), each round in a rotated order and each run after a second of
 // unmeasured warm-up, and the report gives medians with min-max spreads. The server's
 // CPU time per request comes from /proc/PID/stat, which is the finer measure
-// when wrk itself nears its one-core ceiling. Idle-connection memory is the
+// when wrk itself nears its one-core ceiling.
+//
+// For the small file, evloop is also measured side by side with each peer
+// named by -pairs: both servers on CPU 0 at the same time, each under its
+// own wrk on CPU 1. Measured one after the other, two servers can land on
+// different speeds of this VM, which change by more than the few per cent
+// between the fastest servers; measured at once, a slow spell hits both,
+// and the ratio of their CPU per request keeps only what differs
+// (scripts/side-by-side.sh does the same from the shell). Idle-connection memory is the
 // growth of the server's RSS while it holds N idle keep-alive connections,
 // each of which has made one request.
 //
@@ -67,6 +75,7 @@ func main() {
 		out      = flag.String("out", "docs/results/peers.md", "report to write")
 		rate     = flag.Float64("rate", 20000, "open-loop rate for the latency-at-equal-load case (0: skip)")
 		sizes    = flag.String("sizes", "1k,64k,1m", "the file sizes to compare, comma-separated (1k, 64k, 1m)")
+		pairList = flag.String("pairs", "gnet,floor", "peers to measure side by side with evloop on 1 KiB, comma-separated (empty: none)")
 	)
 	flag.Parse()
 	for _, k := range strings.Split(*sizes, ",") {
@@ -141,6 +150,27 @@ func main() {
 			cases = append(cases, benchCase{fmt.Sprintf("%s, %d conns", size.name, conns), size.path, conns})
 		}
 	}
+	// Side by side: evloop and one peer measured at the same time (see
+	// pairs), for the small file, where the differences are smallest.
+	var pairs []*target
+	for _, name := range strings.Split(*pairList, ",") {
+		for _, t := range targets {
+			if t.name == name && name != "evloop" {
+				pairs = append(pairs, t)
+			}
+		}
+	}
+	pairRef := targets[0] // evloop
+	var pairCases []benchCase
+	if len(pairs) > 0 {
+		for _, c := range cases {
+			if c.path == "/1k.bin" {
+				pairCases = append(pairCases, c)
+			}
+		}
+	}
+	paired := map[string]pairRuns{} // "case|peer" -> both sides' runs
+
 	results := map[string]map[string][]run{} // case -> target -> runs
 	latency := map[string][]latRun{}         // target -> open-loop runs
 	for r := 1; r <= *rounds && ctx.Err() == nil; r++ {
@@ -150,15 +180,31 @@ func main() {
 			}
 			for _, t := range rotate(targets, r) {
 				fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, c.name, t.name)
-				res, err := t.wrk(ctx, c.path, c.conns, *dur)
-				res.round = r
+				rs, err := measure(ctx, []*target{t}, c.path, c.conns, *dur)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "error: %v\n", err)
 					continue
 				}
+				res := rs[0]
+				res.round = r
 				fmt.Fprintf(os.Stderr, "%9.0f req/s  p99 %6.2f ms  cpu %5.2f µs/req  busy %3.0f%%\n",
 					res.rps, res.p99ms, res.cpuPerReqUs, res.busy*100)
 				results[c.name][t.name] = append(results[c.name][t.name], res)
+			}
+		}
+		for _, c := range pairCases {
+			for _, p := range pairs {
+				fmt.Fprintf(os.Stderr, "round %d/%d  %-18s %-9s ", r, *rounds, c.name, "evloop+"+p.name)
+				rs, err := measure(ctx, []*target{pairRef, p}, c.path, c.conns, *dur)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "error: %v\n", err)
+					continue
+				}
+				rs[0].round, rs[1].round = r, r
+				fmt.Fprintf(os.Stderr, "cpu %5.2f ÷ %5.2f µs/req = %.3f\n", rs[0].cpuPerReqUs, rs[1].cpuPerReqUs, rs[0].cpuPerReqUs/rs[1].cpuPerReqUs)
+				pr := paired[c.name+"|"+p.name]
+				pr.ref, pr.peer = append(pr.ref, rs[0]), append(pr.peer, rs[1])
+				paired[c.name+"|"+p.name] = pr
 			}
 		}
 		for _, t := range rotate(targets, r) {
@@ -194,11 +240,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "compare: interrupted; no report written")
 		return
 	}
-	if err := writeReport(*out, targets, cases, results, latency, *rate, mem, *dur, *rounds, *idle); err != nil {
+	if err := writeReport(*out, targets, cases, results, pairCases, pairs, paired, latency, *rate, mem, *dur, *rounds, *idle); err != nil {
 		fail(err.Error())
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
 }
+
+// pairRuns is a side-by-side measurement over the rounds: evloop's runs
+// and the peer's, made at the same time, round by round.
+type pairRuns struct{ ref, peer []run }
 
 // rotate is the order of the targets in round r: each round starts one
 // further along, so that no server is always measured first (after the

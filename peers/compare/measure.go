@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"serverlab/bench/proc"
@@ -24,8 +26,8 @@ type benchCase struct {
 
 // run is one wrk measurement, in round round.
 type run struct {
-	rps, p99ms, cpuPerReqUs, busy float64
-	round                         int
+	rps, reqs, p99ms, cpuPerReqUs, busy float64
+	round                               int
 }
 
 var (
@@ -40,24 +42,55 @@ var (
 // measured on a core still coming back up to speed.
 const warmUp = time.Second
 
-// wrk runs wrk pinned to the load CPU, after warmUp, and reads the server's
-// CPU time around the measured run.
-func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duration) (run, error) {
-	if _, err := t.runWrk(ctx, path, conns, warmUp); err != nil {
-		return run{}, err
+// measure runs wrk against every target in ts at once, each under its own
+// wrk pinned to the load CPU, after warmUp, and reads each server's CPU time
+// around the measured run. One target is measured alone; two are measured
+// side by side (see pairs in main.go).
+func measure(ctx context.Context, ts []*target, path string, conns int, d time.Duration) ([]run, error) {
+	if _, err := wrkAll(ctx, ts, path, conns, warmUp); err != nil {
+		return nil, err
 	}
-	before, err := proc.SampleOf(t.srv.PID(), true)
+	before := make([]proc.Sample, len(ts))
+	for i, t := range ts {
+		var err error
+		if before[i], err = proc.SampleOf(t.srv.PID(), true); err != nil {
+			return nil, err
+		}
+	}
+	outs, err := wrkAll(ctx, ts, path, conns, d)
 	if err != nil {
-		return run{}, err
+		return nil, err
 	}
-	out, err := t.runWrk(ctx, path, conns, d)
-	if err != nil {
-		return run{}, err
+	runs := make([]run, len(ts))
+	for i, t := range ts {
+		after, err := proc.SampleOf(t.srv.PID(), true)
+		if err != nil {
+			return nil, err
+		}
+		if runs[i], err = parseWrk(outs[i]); err != nil {
+			return nil, err
+		}
+		used := (after.CPU - before[i].CPU).Seconds()
+		runs[i].cpuPerReqUs = used / runs[i].reqs * 1e6
+		runs[i].busy = used / after.Time.Sub(before[i].Time).Seconds()
 	}
-	after, err := proc.SampleOf(t.srv.PID(), true)
-	if err != nil {
-		return run{}, err
+	return runs, nil
+}
+
+// wrkAll runs one wrk per target, all at once, and returns their outputs.
+func wrkAll(ctx context.Context, ts []*target, path string, conns int, d time.Duration) ([][]byte, error) {
+	outs := make([][]byte, len(ts))
+	errs := make([]error, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Go(func() { outs[i], errs[i] = t.runWrk(ctx, path, conns, d) })
 	}
+	wg.Wait()
+	return outs, errors.Join(errs...)
+}
+
+// parseWrk reads the rate, the request count and the p99 from wrk's output.
+func parseWrk(out []byte) (run, error) {
 	m := reRPS.FindSubmatch(out)
 	n := reReq.FindSubmatch(out)
 	p := reP99.FindSubmatch(out)
@@ -66,7 +99,7 @@ func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duratio
 	}
 	var r run
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
-	reqs, _ := strconv.ParseFloat(string(n[1]), 64)
+	r.reqs, _ = strconv.ParseFloat(string(n[1]), 64)
 	r.p99ms, _ = strconv.ParseFloat(string(p[1]), 64)
 	switch string(p[2]) {
 	case "us":
@@ -74,9 +107,9 @@ func (t *target) wrk(ctx context.Context, path string, conns int, d time.Duratio
 	case "s":
 		r.p99ms *= 1000
 	}
-	used := (after.CPU - before.CPU).Seconds()
-	r.cpuPerReqUs = used / reqs * 1e6
-	r.busy = used / after.Time.Sub(before.Time).Seconds()
+	if r.reqs == 0 {
+		return run{}, fmt.Errorf("wrk made no request: %s", out)
+	}
 	return r, nil
 }
 

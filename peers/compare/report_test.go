@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Each round starts one target further along, and every target is in every
@@ -35,5 +37,47 @@ func TestRatioPairsRounds(t *testing.T) {
 	}
 	if _, _, _, ok := ratio(a, nil, cpuOf); ok {
 		t.Fatal("a ratio against nothing")
+	}
+}
+
+// parseWrk reads wrk's own words, p99 in its unit.
+func TestParseWrk(t *testing.T) {
+	out := []byte(`Running 1s test @ http://127.0.0.1:18630/1k.bin
+  1 threads and 5 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    60.39us   50.28us   1.57ms   97.21%
+    Req/Sec    72.28k     7.23k   76.53k    90.91%
+  Latency Distribution
+     50%   58.00us
+     75%   64.00us
+     90%   77.00us
+     99%    1.74ms
+  78862 requests in 1.10s, 94.24MB read
+Requests/sec:  71710.65
+Transfer/sec:     85.69MB
+`)
+	r, err := parseWrk(out)
+	if err != nil || r.rps != 71710.65 || r.reqs != 78862 || r.p99ms != 1.74 {
+		t.Fatalf("parseWrk = %+v, %v; want 71710.65 req/s, 78862 requests, p99 1.74 ms", r, err)
+	}
+	if _, err := parseWrk([]byte("unable to connect to 127.0.0.1:1 Connection refused\n")); err == nil {
+		t.Fatal("parseWrk read figures from a failed run")
+	}
+}
+
+// The side-by-side table gives, per peer and case, the ratio within each
+// round of evloop's CPU per request to the peer's.
+func TestWritePairs(t *testing.T) {
+	cases := []benchCase{{name: "1 KiB, 50 conns"}, {name: "1 KiB, 500 conns"}}
+	paired := map[string]pairRuns{
+		"1 KiB, 50 conns|gnet": {
+			ref:  []run{{cpuPerReqUs: 9, round: 1}, {cpuPerReqUs: 12, round: 2}, {cpuPerReqUs: 20, round: 3}},
+			peer: []run{{cpuPerReqUs: 10, round: 1}, {cpuPerReqUs: 10, round: 2}, {cpuPerReqUs: 20, round: 3}},
+		},
+	}
+	var b strings.Builder
+	writePairs(&b, cases, []*target{{name: "gnet"}}, paired, time.Second)
+	if got, want := b.String(), "| gnet | 1.00× [0.90–1.20] | – |"; !strings.Contains(got, want) {
+		t.Fatalf("table:\n%s\nwant a row %q", got, want)
 	}
 }
