@@ -81,3 +81,35 @@ func TestWritePairs(t *testing.T) {
 		t.Fatalf("table:\n%s\nwant a row %q", got, want)
 	}
 }
+
+// The targets are judged on the side-by-side figure where there is one,
+// and each verdict follows its limit's direction.
+func TestTargets(t *testing.T) {
+	cases := []benchCase{{name: "1 KiB, 50 conns", path: "/1k.bin"}, {name: "1 MiB, 50 conns", path: "/1m.bin"}}
+	rounds := func(xs ...float64) []run {
+		var rs []run
+		for i, x := range xs {
+			rs = append(rs, run{cpuPerReqUs: x, rps: 1000 / x, round: i + 1})
+		}
+		return rs
+	}
+	results := map[string]map[string][]run{
+		"1 KiB, 50 conns": {"evloop": rounds(12, 12, 12), "gnet": rounds(10, 10, 10), "floor": rounds(9, 9, 9)},
+		"1 MiB, 50 conns": {"evloop": rounds(10, 10, 10), "threaded": rounds(12, 12, 12), "nginx": rounds(11, 11, 11)},
+	}
+	// One after the other, evloop costs 1.2× gnet; side by side, 0.95×.
+	paired := map[string]pairRuns{"1 KiB, 50 conns|gnet": {ref: rounds(9.5, 9.5, 9.5), peer: rounds(10, 10, 10)}}
+	var b strings.Builder
+	writeTargets(&b, targetFigures(cases, results, cases[:1], paired))
+	for _, want := range []string{
+		"| evloop CPU/request ÷ gnet's, 1 KiB, 50 conns | ≤ 1.0 | 0.95× [0.95–0.95] | side by side | yes |",
+		"| evloop CPU/request ÷ the floor's, 1 KiB, 50 conns | ≤ 1.2 | 1.33× [1.33–1.33] | one after the other | **no** |",
+		"| evloop req/s ÷ gnet's, 1 KiB, 50 conns | ≥ 1.0 | 0.83× [0.83–0.83] | one after the other | **no** |",
+		"| evloop req/s ÷ nginx's, 1 MiB, 50 conns | ≥ 1.0 | 1.10× [1.10–1.10] | one after the other | yes |",
+		"| threaded req/s ÷ evloop's, 1 MiB, 50 conns | ≥ 0.9 | 0.83× [0.83–0.83] | one after the other | **no** |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no row %q in\n%s", want, b.String())
+		}
+	}
+}
