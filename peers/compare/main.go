@@ -187,8 +187,8 @@ func main() {
 				}
 				res := rs[0]
 				res.round = r
-				fmt.Fprintf(os.Stderr, "%9.0f req/s  p99 %6.2f ms  cpu %5.2f µs/req  busy %3.0f%%\n",
-					res.rps, res.p99ms, res.cpuPerReqUs, res.busy*100)
+				fmt.Fprintf(os.Stderr, "%9.0f req/s  p99 %6.2f ms  cpu %5.2f µs/req  busy %3.0f%%  client %3.0f%%\n",
+					res.rps, res.p99ms, res.cpuPerReqUs, res.busy*100, res.clientBusy*100)
 				results[c.name][t.name] = append(results[c.name][t.name], res)
 			}
 		}

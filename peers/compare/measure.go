@@ -26,8 +26,9 @@ type benchCase struct {
 
 // run is one wrk measurement, in round round.
 type run struct {
-	rps, reqs, p99ms, cpuPerReqUs, busy float64
-	round                               int
+	rps, reqs, p99ms, cpuPerReqUs float64
+	busy, clientBusy              float64 // the server's core, wrk's core: busy share
+	round                         int
 }
 
 var (
@@ -67,9 +68,13 @@ func measure(ctx context.Context, ts []*target, path string, conns int, d time.D
 		if err != nil {
 			return nil, err
 		}
-		if runs[i], err = parseWrk(outs[i]); err != nil {
+		if runs[i], err = parseWrk(outs[i].text); err != nil {
 			return nil, err
 		}
+		// wrk's own share of its core: at 100% the client, not the
+		// server, sets the rate (wrk runs a little longer than d,
+		// starting and connecting; its whole life is counted).
+		runs[i].clientBusy = outs[i].cpu.Seconds() / outs[i].wall.Seconds()
 		used := (after.CPU - before[i].CPU).Seconds()
 		runs[i].cpuPerReqUs = used / runs[i].reqs * 1e6
 		runs[i].busy = used / after.Time.Sub(before[i].Time).Seconds()
@@ -78,8 +83,8 @@ func measure(ctx context.Context, ts []*target, path string, conns int, d time.D
 }
 
 // wrkAll runs one wrk per target, all at once, and returns their outputs.
-func wrkAll(ctx context.Context, ts []*target, path string, conns int, d time.Duration) ([][]byte, error) {
-	outs := make([][]byte, len(ts))
+func wrkAll(ctx context.Context, ts []*target, path string, conns int, d time.Duration) ([]wrkOut, error) {
+	outs := make([]wrkOut, len(ts))
 	errs := make([]error, len(ts))
 	var wg sync.WaitGroup
 	for i, t := range ts {
@@ -113,19 +118,29 @@ func parseWrk(out []byte) (run, error) {
 	return r, nil
 }
 
-// runWrk runs wrk, pinned to the load CPU, for d, and returns its output.
-func (t *target) runWrk(ctx context.Context, path string, conns int, d time.Duration) ([]byte, error) {
+// runWrk runs wrk, pinned to the load CPU, for d, and returns its output
+// and the CPU time wrk used (its user and system time, from wait4).
+func (t *target) runWrk(ctx context.Context, path string, conns int, d time.Duration) (wrkOut, error) {
 	cmd := exec.CommandContext(ctx, "wrk", "-t1", "-c"+strconv.Itoa(conns),
 		"-d"+d.String(), "--latency", "http://"+t.addr+path)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
 	if err := proc.StartPinned(cmd, loadCPUs); err != nil {
-		return nil, fmt.Errorf("wrk: %w", err)
+		return wrkOut{}, fmt.Errorf("wrk: %w", err)
 	}
 	if err := cmd.Wait(); err != nil {
-		return nil, fmt.Errorf("wrk: %v: %s", err, out.Bytes())
+		return wrkOut{}, fmt.Errorf("wrk: %v: %s", err, out.Bytes())
 	}
-	return out.Bytes(), nil
+	st := cmd.ProcessState
+	return wrkOut{out.Bytes(), st.UserTime() + st.SystemTime(), time.Since(start)}, nil
+}
+
+// wrkOut is what one wrk run printed, the CPU time it used, and how long
+// it ran.
+type wrkOut struct {
+	text      []byte
+	cpu, wall time.Duration
 }
 
 // latRun is one open-loop measurement: the latency, and the server's CPU

@@ -67,8 +67,9 @@ func ratioCell(a, b []run, f func(run) float64, spread bool) string {
 	return fmt.Sprintf("%.2f×", m)
 }
 
-func cpuOf(r run) float64 { return r.cpuPerReqUs }
-func rpsOf(r run) float64 { return r.rps }
+func cpuOf(r run) float64    { return r.cpuPerReqUs }
+func clientOf(r run) float64 { return r.clientBusy }
+func rpsOf(r run) float64    { return r.rps }
 
 // writeRatios writes one table: every server's CPU per request over that
 // of the reference server ref, for every case.
@@ -154,7 +155,8 @@ func writeTargets(b *strings.Builder, ts []targetFigure) {
 	}
 	b.WriteString("## Targets\n\n")
 	b.WriteString("What the comparison is run to check, judged on this run's figures: each a ratio of two servers within each round, median [min–max] over the rounds. Where evloop was also measured side by side with the peer (below), that figure is the one judged.\n\n")
-	b.WriteString("| target | limit | figure | measured | met |\n|---|---|---|---|---|\n")
+	b.WriteString("A rate is the server's only while the client keeps up. The last column gives, for a rate, how busy wrk's core was (the median over the rounds, for each of the two servers): at or near 100%, wrk itself set the rate, and the ratio says how fast wrk took each server's answers, on a VM whose speed swings from one run to the next; the server's own capacity is then what its CPU per request says.\n\n")
+	b.WriteString("| target | limit | figure | measured | met | client core busy |\n|---|---|---|---|---|---|\n")
 	for _, t := range ts {
 		m, lo, hi, ok := ratio(t.a, t.b, t.of)
 		if !ok {
@@ -168,7 +170,13 @@ func writeTargets(b *strings.Builder, ts []targetFigure) {
 		if !met {
 			verdict = "**no**"
 		}
-		fmt.Fprintf(b, "| %s | %s %.1f | %.2f× [%.2f–%.2f] | %s | %s |\n", t.what, op, t.limit, m, lo, hi, t.measure, verdict)
+		client := "–"
+		if !t.atMost { // a rate
+			ca, _, _ := median(pick(t.a, clientOf))
+			cb, _, _ := median(pick(t.b, clientOf))
+			client = fmt.Sprintf("%.0f%% / %.0f%%", ca*100, cb*100)
+		}
+		fmt.Fprintf(b, "| %s | %s %.1f | %.2f× [%.2f–%.2f] | %s | %s | %s |\n", t.what, op, t.limit, m, lo, hi, t.measure, verdict, client)
 	}
 	b.WriteString("\n")
 }
@@ -228,7 +236,7 @@ func writeReport(path string, targets []*target, cases []benchCase, results map[
 	}
 	for _, c := range cases {
 		fmt.Fprintf(&b, "## %s (`wrk -t1 -c%d -d%s --latency http://ADDR%s`)\n\n", c.name, c.conns, d, c.path)
-		fmt.Fprintf(&b, "| server | req/s | p99 ms | server CPU µs/req | CPU ÷ floor | CPU ÷ gnet | req/s ÷ gnet | server core busy | rounds used |\n|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| server | req/s | p99 ms | server CPU µs/req | CPU ÷ floor | CPU ÷ gnet | req/s ÷ gnet | server core busy | client core busy | rounds used |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, t := range targets {
 			all := results[c.name][t.name]
 			if len(all) == 0 {
@@ -244,11 +252,12 @@ func writeReport(path string, targets []*target, cases []benchCase, results map[
 			p99, plo, phi := median(pick(runs, func(r run) float64 { return r.p99ms }))
 			cpu, _, _ := median(pick(runs, func(r run) float64 { return r.cpuPerReqUs }))
 			busy, _, _ := median(pick(runs, func(r run) float64 { return r.busy }))
+			client, _, _ := median(pick(runs, clientOf))
 			floor, gnet := results[c.name]["floor"], results[c.name]["gnet"]
-			fmt.Fprintf(&b, "| %s | %.0f [%.0f–%.0f] | %.2f [%.2f–%.2f] | %.2f | %s | %s | %s | %.0f%% | %d of %d |\n",
+			fmt.Fprintf(&b, "| %s | %.0f [%.0f–%.0f] | %.2f [%.2f–%.2f] | %.2f | %s | %s | %s | %.0f%% | %.0f%% | %d of %d |\n",
 				t.name, rps, rlo, rhi, p99, plo, phi, cpu,
 				ratioCell(all, floor, cpuOf, true), ratioCell(all, gnet, cpuOf, true), ratioCell(all, gnet, rpsOf, true),
-				busy*100, len(runs), len(all))
+				busy*100, client*100, len(runs), len(all))
 		}
 		b.WriteString("\n")
 	}

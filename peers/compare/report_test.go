@@ -89,7 +89,7 @@ func TestTargets(t *testing.T) {
 	rounds := func(xs ...float64) []run {
 		var rs []run
 		for i, x := range xs {
-			rs = append(rs, run{cpuPerReqUs: x, rps: 1000 / x, round: i + 1})
+			rs = append(rs, run{cpuPerReqUs: x, rps: 1000 / x, clientBusy: 1, round: i + 1})
 		}
 		return rs
 	}
@@ -102,11 +102,11 @@ func TestTargets(t *testing.T) {
 	var b strings.Builder
 	writeTargets(&b, targetFigures(cases, results, cases[:1], paired))
 	for _, want := range []string{
-		"| evloop CPU/request ÷ gnet's, 1 KiB, 50 conns | ≤ 1.0 | 0.95× [0.95–0.95] | side by side | yes |",
+		"| evloop CPU/request ÷ gnet's, 1 KiB, 50 conns | ≤ 1.0 | 0.95× [0.95–0.95] | side by side | yes | – |",
 		"| evloop CPU/request ÷ the floor's, 1 KiB, 50 conns | ≤ 1.2 | 1.33× [1.33–1.33] | one after the other | **no** |",
 		"| evloop req/s ÷ gnet's, 1 KiB, 50 conns | ≥ 1.0 | 0.83× [0.83–0.83] | one after the other | **no** |",
 		"| evloop req/s ÷ nginx's, 1 MiB, 50 conns | ≥ 1.0 | 1.10× [1.10–1.10] | one after the other | yes |",
-		"| threaded req/s ÷ evloop's, 1 MiB, 50 conns | ≥ 0.9 | 0.83× [0.83–0.83] | one after the other | **no** |",
+		"| threaded req/s ÷ evloop's, 1 MiB, 50 conns | ≥ 0.9 | 0.83× [0.83–0.83] | one after the other | **no** | 100% / 100% |",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no row %q in\n%s", want, b.String())
