@@ -36,14 +36,16 @@ func (l *loop) traceCall(c *conn, call string, err error) {
 //
 // The hooks on every request's path test the tracer here and emit in a
 // function of their own, so that the test is inlined into the loop and a
-// server nobody traces pays one comparison, not a call.
+// server nobody traces pays one comparison, not a call. The emitting
+// function's name begins with "trace" too, so that the trace still places
+// the event at the step that called the hook (see trace's caller).
 func (l *loop) traceRead(c *conn, n int, err error) {
 	if l.tr != nil {
-		l.emitRead(c, n, err)
+		l.tracedRead(c, n, err)
 	}
 }
 
-func (l *loop) emitRead(c *conn, n int, err error) {
+func (l *loop) tracedRead(c *conn, n int, err error) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.Call, Conn: c.id, Fd: c.fd, Call: "read", N: int64(n), Err: trace.ReadErr(n, err)})
 	}
@@ -52,11 +54,11 @@ func (l *loop) emitRead(c *conn, n int, err error) {
 // traceWrite reports a write of n of the want bytes offered.
 func (l *loop) traceWrite(c *conn, call string, n, want int, err error) {
 	if l.tr != nil {
-		l.emitWrite(c, call, n, want, err)
+		l.tracedWrite(c, call, n, want, err)
 	}
 }
 
-func (l *loop) emitWrite(c *conn, call string, n, want int, err error) {
+func (l *loop) tracedWrite(c *conn, call string, n, want int, err error) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.Call, Conn: c.id, Fd: c.fd, Call: call, N: int64(n), Of: int64(want), Err: trace.Errno(err)})
 	}
@@ -86,11 +88,11 @@ func (l *loop) traceWatch(c *conn, op string, ev events, err error) {
 // traceState reports c's state machine moving.
 func (l *loop) traceState(c *conn, from, to state) {
 	if l.tr != nil {
-		l.emitState(c, from, to)
+		l.tracedState(c, from, to)
 	}
 }
 
-func (l *loop) emitState(c *conn, from, to state) {
+func (l *loop) tracedState(c *conn, from, to state) {
 	if l.tr.On() {
 		l.tr.Emit(trace.Event{Kind: trace.State, Conn: c.id, Fd: c.fd, From: from.String(), To: to.String()})
 	}

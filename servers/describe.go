@@ -16,11 +16,11 @@ import (
 // The nil test is inlined into the model's loop: untraced, it costs no call.
 func (s *Session) TraceRequest(tr *trace.Tracer, conn uint64, fd int) {
 	if tr != nil {
-		s.emitRequest(tr, conn, fd)
+		s.traceRequest(tr, conn, fd)
 	}
 }
 
-func (s *Session) emitRequest(tr *trace.Tracer, conn uint64, fd int) {
+func (s *Session) traceRequest(tr *trace.Tracer, conn uint64, fd int) {
 	if tr.On() {
 		tr.Emit(trace.Event{Kind: trace.Request, Conn: conn, Fd: fd, Text: s.RequestLine()})
 	}
@@ -29,11 +29,11 @@ func (s *Session) emitRequest(tr *trace.Tracer, conn uint64, fd int) {
 // TraceAnswer reports to tr, if it is tracing, the answer decided for it.
 func (s *Session) TraceAnswer(tr *trace.Tracer, conn uint64, fd int) {
 	if tr != nil {
-		s.emitAnswer(tr, conn, fd)
+		s.traceAnswer(tr, conn, fd)
 	}
 }
 
-func (s *Session) emitAnswer(tr *trace.Tracer, conn uint64, fd int) {
+func (s *Session) traceAnswer(tr *trace.Tracer, conn uint64, fd int) {
 	if tr.On() {
 		ev := trace.Event{Kind: trace.Answer, Conn: conn, Fd: fd, Text: s.Answer()}
 		if s.x != nil {
