@@ -24,7 +24,10 @@ import "time"
 //
 // Bounds. At most cacheFiles entries (each holds a descriptor open) and
 // cacheBytes bytes of contents; past either, the least recently used entry
-// leaves. A response still sending an entry that left keeps its File (and
+// leaves. An entry of at most foldLimit bytes also keeps, once it has been
+// asked for, its whole answer made in each of two forms (File.wholeAnswer):
+// at most cacheFiles × 2 × (foldLimit + a head), under 10 MiB, outside the
+// contents' count. A response still sending an entry that left keeps its File (and
 // the contents) until it ends.
 //
 // Off (SiteOptions.NoCache, serve -cache=false, and whenever the disk is

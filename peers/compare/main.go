@@ -17,9 +17,10 @@
 // different speeds of this VM, which change by more than the few per cent
 // between the fastest servers; measured at once, a slow spell hits both,
 // and the ratio of their CPU per request keeps only what differs
-// (scripts/side-by-side.sh does the same from the shell). Idle-connection memory is the
-// growth of the server's RSS while it holds N idle keep-alive connections,
-// each of which has made one request.
+// (scripts/side-by-side.sh does the same from the shell).
+//
+// Idle-connection memory is the growth of the server's RSS while it holds N
+// idle keep-alive connections, each of which has made one request.
 //
 // Starting, pinning and sampling the servers is serverlab's own code
 // (package proc), the same that `serverlab bench` measures with, so the two
@@ -81,6 +82,12 @@ func main() {
 	for _, k := range strings.Split(*sizes, ",") {
 		if k != "1k" && k != "64k" && k != "1m" {
 			fmt.Fprintf(os.Stderr, "compare: -sizes %q: each size must be 1k, 64k or 1m\n", *sizes)
+			os.Exit(2)
+		}
+	}
+	for _, name := range strings.Split(*pairList, ",") {
+		if name != "" && !slices.Contains([]string{"threaded", "nginx", "net/http", "gnet", "floor"}, name) {
+			fmt.Fprintf(os.Stderr, "compare: -pairs %q: each peer must be threaded, nginx, net/http, gnet or floor\n", *pairList)
 			os.Exit(2)
 		}
 	}
@@ -154,10 +161,10 @@ func main() {
 	// pairs), for the small file, where the differences are smallest.
 	var pairs []*target
 	for _, name := range strings.Split(*pairList, ",") {
-		for _, t := range targets {
-			if t.name == name && name != "evloop" {
-				pairs = append(pairs, t)
-			}
+		if i := slices.IndexFunc(targets, func(t *target) bool { return t.name == name }); i >= 0 {
+			pairs = append(pairs, targets[i])
+		} else if name != "" {
+			fmt.Fprintf(os.Stderr, "compare: -pairs names %s, which is not being compared: left out\n", name)
 		}
 	}
 	pairRef := targets[0] // evloop
