@@ -418,7 +418,9 @@ const foldLimit = 4 << 10
 
 // Head is the encoded response head: for an error, with its short body
 // after it; for a small body from the small-file cache, with that body
-// (see foldLimit), so that Body then has nothing more to send.
+// (see foldLimit), so that Body then has nothing more to send. Its bytes
+// may be shared with other connections (a File's whole answer): send or
+// copy them, never write into them.
 func (s *Session) Head() []byte { return s.x.wire }
 
 // Response is the response being sent, for a model that wants its details.
