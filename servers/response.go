@@ -227,12 +227,10 @@ func lessDecimal(a, b []byte) bool {
 // and for an error, its short text body. date is the current HTTP date. It
 // allocates only if dst must grow.
 func AppendHead(dst []byte, r *Response, date []byte) []byte {
-	if r.Status == 200 && r.File != nil && r.Length == r.File.size && r.File.okTail[0] != nil {
+	if r.wholeFile() {
 		// The usual answer, a whole file: all of its head but the Date
 		// was made once, with the File (appendOKTail).
-		dst = append(dst, okHead...)
-		dst = append(dst, date...)
-		return append(dst, r.File.okTail[boolInt(r.KeepAlive)]...)
+		return appendOKHead(dst, r.File, r.KeepAlive, date)
 	}
 	// We always speak HTTP/1.1, even to an HTTP/1.0 client: RFC 9110 §2.5
 	// says a server sends its own highest version.
@@ -306,6 +304,20 @@ const (
 	dateField = "\r\nServer: serverlab\r\nDate: "
 	okHead    = "HTTP/1.1 200 OK" + dateField
 )
+
+// wholeFile reports whether r is the usual answer, a 200 with the whole of
+// a file, whose head the File has mostly made already (File.okTail).
+func (r *Response) wholeFile() bool {
+	return r.Status == 200 && r.File != nil && r.Length == r.File.size && r.File.okTail[0] != nil
+}
+
+// appendOKHead appends the head of a 200 answer with the whole of f, from
+// the parts made once: okHead, the Date value, f's okTail.
+func appendOKHead(dst []byte, f *File, keepAlive bool, date []byte) []byte {
+	dst = append(dst, okHead...)
+	dst = append(dst, date...)
+	return append(dst, f.okTail[boolInt(keepAlive)]...)
+}
 
 // appendOKTail appends what follows the Date value in the head of a 200
 // answer with the whole of f: the same on every such answer, so each File

@@ -381,18 +381,16 @@ func (s *Session) respond() {
 	}
 	f, off, n := s.body()
 	x.folded = f != nil && f.data != nil && n <= foldLimit
-	switch {
-	case x.folded && n == f.size && x.resp.Status == 200:
+	if x.folded && x.resp.wholeFile() {
 		// The usual answer: all of a small file from the cache. The
 		// File keeps that whole answer made, head and body, for this
 		// second's Date: nothing to encode and nothing to copy.
 		x.wire = f.wholeAnswer(x.resp.KeepAlive, x.dateSec, x.date)
-	case x.folded:
+	} else {
 		x.head = AppendHead(x.head[:0], &x.resp, x.date)
-		x.head = append(x.head, f.data[off:off+n]...)
-		x.wire = x.head
-	default:
-		x.head = AppendHead(x.head[:0], &x.resp, x.date)
+		if x.folded {
+			x.head = append(x.head, f.data[off:off+n]...)
+		}
 		x.wire = x.head
 	}
 	s.phase = sending

@@ -173,9 +173,8 @@ func (f *File) wholeAnswer(keepAlive bool, sec int64, date []byte) []byte {
 	if a := p.Load(); a != nil && a.sec == sec {
 		return a.b
 	}
-	tail := f.okTail[boolInt(keepAlive)]
-	b := make([]byte, 0, len(okHead)+len(date)+len(tail)+len(f.data))
-	b = append(append(append(append(b, okHead...), date...), tail...), f.data...)
+	b := make([]byte, 0, len(okHead)+len(date)+len(f.okTail[boolInt(keepAlive)])+len(f.data))
+	b = append(appendOKHead(b, f, keepAlive, date), f.data...)
 	p.Store(&prebuilt{sec: sec, b: b})
 	return b
 }

@@ -62,24 +62,9 @@ func (s *netSocket) Write(p []byte, more bool, deadline time.Time) (int, error) 
 	if !more {
 		return s.nc.Write(p)
 	}
-	raw, err := s.rawConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var werr error
-	err = raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.SendmsgN(int(fd), p, nil, nil, unix.MSG_MORE|unix.MSG_NOSIGNAL)
-			if werr != unix.EINTR {
-				return werr != unix.EAGAIN // EAGAIN: park until writable
-			}
-		}
+	return s.rawWrite(func(fd int) (int, error) {
+		return unix.SendmsgN(fd, p, nil, nil, unix.MSG_MORE|unix.MSG_NOSIGNAL)
 	})
-	if err == nil {
-		err = werr
-	}
-	return n, err
 }
 
 func (s *netSocket) armWrite(deadline time.Time) {
@@ -105,25 +90,35 @@ func (s *netSocket) armWrite(deadline time.Time) {
 // socket writable (or the write deadline passes) and calls the function
 // again. That is the event loop's "wait for writable" step, done for us.
 func (s *netSocket) SendFile(f *servers.File, off int64, n int, deadline time.Time) (int, error) {
+	s.armWrite(deadline)
+	return s.rawWrite(func(fd int) (int, error) {
+		return unix.Sendfile(fd, f.Fd(), &off, n)
+	})
+}
+
+// rawWrite runs call, one system call, on the connection's descriptor
+// through its RawConn: again at once if a signal interrupted it (EINTR),
+// and, on EAGAIN, again when the netpoller has parked the goroutine until
+// the socket is writable (or the write deadline has passed).
+func (s *netSocket) rawWrite(call func(fd int) (int, error)) (int, error) {
 	raw, err := s.rawConn()
 	if err != nil {
 		return 0, err
 	}
-	s.armWrite(deadline)
-	var sent int
-	var serr error
+	var n int
+	var cerr error
 	err = raw.Write(func(fd uintptr) bool {
 		for {
-			sent, serr = unix.Sendfile(int(fd), f.Fd(), &off, n)
-			if serr != unix.EINTR {
-				return serr != unix.EAGAIN
+			n, cerr = call(int(fd))
+			if cerr != unix.EINTR {
+				return cerr != unix.EAGAIN // false: park until writable
 			}
 		}
 	})
 	if err == nil {
-		err = serr
+		err = cerr
 	}
-	return sent, err
+	return n, err
 }
 
 func (s *netSocket) rawConn() (syscall.RawConn, error) {
